@@ -1,0 +1,38 @@
+# Two commands on a fresh machine (only python3 needed):
+#   make lab    set up .venv (first time) and open the course in JupyterLab
+#   make test   set up .venv (first time) and run the whole test suite in quick mode
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup lab test unit notebooks benchmark release grade clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+# The whole suite: unit tests + every notebook executed by nbval in quick mode.
+test: $(STAMP)
+	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
+		$(BIN)/python -m pytest --durations=15 $(ARGS)
+
+unit: $(STAMP)
+	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test $(BIN)/python -m pytest tests $(ARGS)
+
+# Re-run every notebook in full mode and store its outputs (what learners see on GitHub).
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py $(NB)
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/loop_overhead.py
+
+clean:
+	rm -rf .cache build *.egg-info

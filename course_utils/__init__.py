@@ -1,0 +1,32 @@
+"""Helpers for the convnets-course notebooks.
+
+Import what you need from its module; ``import course_utils`` itself loads nothing heavy
+(no timm, no widgets, no matplotlib) until a submodule is used:
+
+* :mod:`course_utils.settings`   quick/full mode, online switch, cache folder, device, seeding
+* :mod:`course_utils.data`       shipped datasets and photos (checksummed), online loaders
+* :mod:`course_utils.train`      ``fit`` / ``evaluate`` / ``predict`` and ``History``
+* :mod:`course_utils.plots`      image grids, loss curves, confusion matrix, filters
+* :mod:`course_utils.shapes`     conv output-size formula, layer-by-layer shape tracer
+* :mod:`course_utils.pretrained` EfficientNet-Lite0 offline, ResNet-18 online
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained")
+__all__ = [*_SUBMODULES, "__version__"]
+
+if TYPE_CHECKING:
+    from . import data, plots, pretrained, settings, shapes, train  # noqa: F401
+
+
+def __getattr__(name: str):
+    """Load ``course_utils.<name>`` on first access (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")

@@ -1,0 +1,302 @@
+"""Datasets the course ships (checksummed, offline) and the real online ones behind a switch.
+
+Shipped, offline (``data/``, verified against ``data/manifest.json`` on every load):
+
+* ``"animals"``: Animal-MNIST, 10,000 28x28 silhouettes in 10 classes (cat = 2, dog = 4).
+* ``"mnist"``: a 5,000-image subset of MNIST digits.
+* photos: ``chelsea`` (a cat), ``astronaut``, ``coffee``, ``camera``, ``brick``, ``horse``.
+
+Online (only with ``CONVNETS_ONLINE=1``): CIFAR-10 and Oxford-IIIT Pet cats vs dogs via
+torchvision. Offline they raise :class:`OfflineError` at once instead of hanging.
+
+Images come back as float tensors in ``[0, 1]`` with shape ``(N, 1, 28, 28)`` and labels as
+int64 tensors of shape ``(N,)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from . import settings
+
+DATASETS = {"animals": "animal_mnist.npz", "mnist": "mnist_5k.npz"}
+SPLITS = ("train", "val", "test")
+PHOTOS = ("chelsea", "astronaut", "coffee", "camera", "brick", "horse")
+CAT, DOG = 2, 4  # Animal-MNIST labels of the course's running example
+_RESTORE = ("restore it with `git checkout -- data/{rel}` (or re-clone the course), "
+            "or rebuild it with `python data/build_data.py`")
+
+
+class DataFileError(RuntimeError):
+    """A shipped data file is missing or does not match its checksum."""
+
+
+class OfflineError(RuntimeError):
+    """An online loader was called without network access or without ``CONVNETS_ONLINE=1``."""
+
+
+def data_dir() -> Path:
+    """The folder with the shipped data: ``$CONVNETS_DATA`` or ``data/`` next to the package."""
+    return Path(os.environ.get("CONVNETS_DATA") or Path(__file__).resolve().parent.parent / "data")
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict[str, dict[str, str]]:
+    path = data_dir() / "manifest.json"
+    if not path.is_file():
+        raise DataFileError(f"data manifest not found at {path}; " + _RESTORE.format(rel="manifest.json"))
+    return json.loads(path.read_text())
+
+
+def verified_path(rel: str) -> Path:
+    """Return the path of a shipped file after checking its size and sha256.
+
+    Args:
+        rel: path relative to ``data/`` as listed in ``data/manifest.json``,
+            e.g. ``"animal_mnist.npz"`` or ``"photos/chelsea.png"``.
+
+    Raises:
+        KeyError: ``rel`` is not a shipped file.
+        DataFileError: the file is missing or its checksum does not match.
+    """
+    manifest = _manifest()
+    if rel not in manifest:
+        raise KeyError(f"{rel!r} is not a shipped data file; known files: {sorted(manifest)}")
+    path = data_dir() / rel
+    if not path.is_file():
+        raise DataFileError(f"data file {path} is missing; " + _RESTORE.format(rel=rel))
+    digest = _sha256(path, path.stat().st_mtime_ns, path.stat().st_size)
+    if digest != manifest[rel]["sha256"]:
+        raise DataFileError(
+            f"data file {path} is corrupted: sha256 {digest[:12]}... does not match the manifest "
+            f"({manifest[rel]['sha256'][:12]}...); " + _RESTORE.format(rel=rel)
+        )
+    return path
+
+
+@lru_cache(maxsize=32)
+def _sha256(path: Path, mtime_ns: int, size: int) -> str:  # cached per (file, mtime, size)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
+
+
+@lru_cache(maxsize=4)
+def _load_npz(name: str) -> dict[str, np.ndarray]:
+    with np.load(verified_path(DATASETS[name]), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def class_names(name: str) -> list[str]:
+    """Class names of a shipped dataset, index = label (``"animals"`` or ``"mnist"``)."""
+    _check_choice("dataset", name, tuple(DATASETS))
+    return [str(c) for c in _load_npz(name)["classes"]]
+
+
+def load_tensors(
+    name: str,
+    split: str = "train",
+    classes: list[int] | None = None,
+    limit: int | None = None,
+    per_class: int | None = None,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load a split of a shipped dataset as tensors.
+
+    Args:
+        name: ``"animals"`` (Animal-MNIST) or ``"mnist"`` (5,000 digits).
+        split: ``"train"``, ``"val"`` or ``"test"`` (fixed, seeded, stratified splits).
+        classes: keep only these labels and renumber them 0..len(classes)-1 in the given
+            order, e.g. ``[CAT, DOG]`` gives cat = 0, dog = 1. Default: all classes.
+        limit: keep at most this many images (the first ones of the fixed shuffled split).
+        per_class: keep this many images of each class (seeded choice), for
+            few-label experiments. Raises if a class has fewer.
+        seed: seed for the ``per_class`` choice.
+
+    Returns:
+        ``x`` float32 ``(N, 1, 28, 28)`` in ``[0, 1]`` and ``y`` int64 ``(N,)``.
+    """
+    _check_choice("dataset", name, tuple(DATASETS))
+    _check_choice("split", split, SPLITS)
+    arrays = _load_npz(name)
+    x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+    if classes is not None:
+        n_classes = len(arrays["classes"])
+        bad = [c for c in classes if not 0 <= c < n_classes]
+        if bad or len(set(classes)) != len(classes) or not classes:
+            raise ValueError(f"classes must be distinct labels in 0..{n_classes - 1}, got {classes}")
+        remap = np.full(n_classes, -1)
+        remap[list(classes)] = np.arange(len(classes))  # old label -> new label
+        keep = remap[y] >= 0
+        x, y = x[keep], remap[y[keep]]
+    if per_class is not None:
+        if per_class < 1:
+            raise ValueError(f"per_class must be >= 1, got {per_class}")
+        rng = np.random.default_rng(seed)
+        picks = []
+        for c in np.unique(y):
+            idx = np.flatnonzero(y == c)
+            if len(idx) < per_class:
+                raise ValueError(f"split {split!r} has only {len(idx)} images of class {c}, "
+                                 f"cannot take per_class={per_class}")
+            picks.append(rng.choice(idx, per_class, replace=False))
+        sel = rng.permutation(np.concatenate(picks))
+        x, y = x[sel], y[sel]
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        x, y = x[:limit], y[:limit]
+    xt = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255).unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
+    return xt, torch.from_numpy(np.asarray(y, dtype=np.int64))
+
+
+def load_dataset(name: str, split: str = "train", **kwargs) -> TensorDataset:
+    """Like :func:`load_tensors` but wrapped in a ``TensorDataset`` of ``(image, label)``."""
+    return TensorDataset(*load_tensors(name, split, **kwargs))
+
+
+def make_loader(
+    dataset: Dataset | tuple[torch.Tensor, torch.Tensor],
+    batch_size: int = 128,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> DataLoader:
+    """A ``DataLoader`` over tensors or a dataset, shuffled reproducibly.
+
+    Args:
+        dataset: a ``Dataset`` or an ``(x, y)`` tuple of tensors.
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch (use for training).
+        seed: give the shuffle its own generator with this seed. By default the shuffle
+            draws from PyTorch's global generator, so ``seed_everything(s)`` right before
+            training makes the whole run (init and batch order) repeatable.
+    """
+    if isinstance(dataset, tuple):
+        x, y = dataset
+        if len(x) != len(y):
+            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        dataset = TensorDataset(x, y)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    generator = torch.Generator().manual_seed(seed) if shuffle and seed is not None else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def load_photo(name: str, size: int | None = None, gray: bool = False) -> torch.Tensor:
+    """Load a shipped photo as a float tensor ``(C, H, W)`` in ``[0, 1]``.
+
+    Args:
+        name: one of ``chelsea``, ``astronaut``, ``coffee``, ``camera``, ``brick``, ``horse``.
+        size: resize so the shorter side is ``size`` pixels (aspect ratio kept).
+        gray: return one channel (luminance) instead of RGB.
+
+    Returns:
+        ``(3, H, W)`` for colour, ``(1, H, W)`` for gray (``camera``, ``brick`` and
+        ``horse`` are gray photos: they come back with 3 equal channels unless ``gray``).
+    """
+    _check_choice("photo", name, PHOTOS)
+    return _read_image(verified_path(f"photos/{name}.png"), size, gray)
+
+
+def load_image_file(path: str | Path, size: int | None = None, gray: bool = False) -> torch.Tensor:
+    """Load *your own* image file (PNG/JPEG) like :func:`load_photo`: ``(C, H, W)`` in ``[0, 1]``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no image file at {path}")
+    return _read_image(path, size, gray)
+
+
+def _read_image(path: Path, size: int | None, gray: bool) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
+
+    if size is not None and size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    try:
+        with Image.open(path) as im:
+            img = TF.pil_to_tensor(im.convert("L" if gray else "RGB"))  # (C, H, W) uint8
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"could not decode {path} as an image (PNG, JPEG, GIF, WEBP...): {err}") from err
+    if size is not None:
+        img = TF.resize(img, size, antialias=True)
+    return img.float().div_(255)
+
+
+# ----------------------------------------------------------------------------------------
+# Online datasets (real downloads, behind CONVNETS_ONLINE=1)
+
+def require_online(what: str, host: str = "download.pytorch.org", timeout: float = 3.0) -> None:
+    """Raise :class:`OfflineError` unless downloads are switched on and ``host`` answers.
+
+    Args:
+        what: what the caller wants to download, for the message.
+        host: a host to test with a short TCP connection (port 443).
+        timeout: seconds to wait for that connection; never hangs longer.
+    """
+    if not settings.online():
+        raise OfflineError(
+            f"{what} needs the internet, and online loaders are switched off. "
+            "Set CONVNETS_ONLINE=1 (e.g. `CONVNETS_ONLINE=1 jupyter lab`) to allow downloads, "
+            "or use the shipped offline data (load_tensors('animals'))."
+        )
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as err:
+        raise OfflineError(
+            f"{what} needs the internet, but {host} cannot be reached ({err}). "
+            "Check your connection, or use the shipped offline data."
+        ) from err
+
+
+def load_cifar10(split: str = "train", root: str | Path | None = None):
+    """CIFAR-10 from torchvision (online; cached under the course cache folder).
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        root: download folder; default ``cache_dir("cifar10")``.
+
+    Returns:
+        A ``torchvision.datasets.CIFAR10`` yielding ``(3, 32, 32)`` float tensors and int labels.
+    """
+    from torchvision import datasets
+    from torchvision.transforms import v2
+
+    _check_choice("split", split, ("train", "test"))
+    root = Path(root) if root else settings.cache_dir("cifar10")
+    if not (root / "cifar-10-batches-py").is_dir():
+        require_online("CIFAR-10", host="www.cs.toronto.edu")
+    tf = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+    return datasets.CIFAR10(str(root), train=split == "train", download=True, transform=tf)
+
+
+def load_pets_cats_vs_dogs(split: str = "trainval", size: int = 128, root: str | Path | None = None):
+    """Oxford-IIIT Pet photos labelled cat (0) or dog (1) (online; cached).
+
+    Args:
+        split: ``"trainval"`` or ``"test"``.
+        size: images are resized and centre-cropped to ``size x size``.
+        root: download folder; default ``cache_dir("oxford_pets")``.
+    """
+    from torchvision import datasets
+    from torchvision.transforms import v2
+
+    _check_choice("split", split, ("trainval", "test"))
+    root = Path(root) if root else settings.cache_dir("oxford_pets")
+    if not (root / "oxford-iiit-pet").is_dir():
+        require_online("Oxford-IIIT Pet", host="thor.robots.ox.ac.uk")
+    tf = v2.Compose([v2.ToImage(), v2.Resize(size, antialias=True), v2.CenterCrop(size),
+                     v2.ToDtype(torch.float32, scale=True)])
+    return datasets.OxfordIIITPet(str(root), split=split, target_types="binary-category",
+                                  transform=tf, download=True)

