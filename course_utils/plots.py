@@ -110,8 +110,7 @@ def plot_history(history: History | dict[str, History], title: str | None = None
         if h.val_loss:
             ax_loss.plot(epochs, h.val_loss, "-", color=color, label=f"{prefix}validation")
             ax_acc.plot(epochs, h.val_acc, "-", color=color, label=f"{prefix}validation")
-            best = h.best_epoch()
-            ax_loss.axvline(best, color=color, alpha=0.3, lw=4)
+            ax_loss.axvline(h.best_epoch(), color=color, alpha=0.3, lw=4, label=f"{prefix}lowest val. loss")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
