@@ -1,0 +1,387 @@
+"""Classic 3x3 image kernels, applying them with ``F.conv2d``, and the kernel playground.
+
+* :data:`PRESETS` / :func:`preset`: identity, box and Gaussian blur, sharpen, outline
+  (edge), Sobel x/y and emboss, as ``(3, 3)`` float tensors.
+* :func:`apply_kernel`: one 2D kernel applied to every channel of an image with
+  ``F.conv2d`` (a depthwise convolution, ``groups = C``).
+* :func:`kernel_figure`: input, kernel values and output side by side (a static figure).
+* :class:`KernelPlayground` / :func:`kernel_playground`: pick an image and a preset, edit
+  the 3x3 values live, upload your own photo or give its path. Without a widget frontend
+  (nbval, a rendered page) use :meth:`KernelPlayground.figure` for the same picture.
+
+Note that ``F.conv2d`` computes a cross-correlation (the kernel is not flipped), like
+every deep-learning library; the presets are written for that convention.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+_PRESETS: dict[str, list[list[float]]] = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "box blur": [[1 / 9] * 3] * 3,
+    "gaussian blur": [[1 / 16, 2 / 16, 1 / 16], [2 / 16, 4 / 16, 2 / 16], [1 / 16, 2 / 16, 1 / 16]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "outline": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    "sobel x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],  # responds to vertical edges (change along x)
+    "sobel y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],  # responds to horizontal edges (change along y)
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+}
+PRESETS: tuple[str, ...] = tuple(_PRESETS)
+"""Names of the classic kernels, in display order."""
+
+
+def preset(name: str) -> torch.Tensor:
+    """A classic 3x3 kernel by name (a fresh copy you may change).
+
+    Args:
+        name: one of :data:`PRESETS` (``"identity"``, ``"box blur"``, ``"gaussian blur"``,
+            ``"sharpen"``, ``"outline"``, ``"sobel x"``, ``"sobel y"``, ``"emboss"``).
+
+    Returns:
+        float32 tensor of shape ``(3, 3)``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"preset name must be a str, got {type(name).__name__}")
+    if name not in _PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {list(PRESETS)}")
+    return torch.tensor(_PRESETS[name], dtype=torch.float32)
+
+
+def _as_kernel(kernel: torch.Tensor | list) -> torch.Tensor:
+    k = torch.as_tensor(kernel, dtype=torch.float32) if not isinstance(kernel, torch.Tensor) else kernel
+    if not isinstance(k, torch.Tensor) or k.ndim != 2 or k.shape[0] < 1 or k.shape[1] < 1:
+        raise ValueError(f"expected a 2D kernel (kH, kW), got shape {tuple(torch.as_tensor(kernel).shape)}")
+    return k.float()
+
+
+def apply_kernel(image: torch.Tensor, kernel: torch.Tensor | list, padding: str | int = "same") -> torch.Tensor:
+    """Apply one 2D kernel to every channel of an image with ``F.conv2d``.
+
+    Each channel is filtered on its own with the same kernel (a depthwise convolution:
+    weight ``(C, 1, kH, kW)``, ``groups=C``), so an RGB photo stays an RGB photo.
+
+    Args:
+        image: float tensor ``(C, H, W)`` or a batch ``(N, C, H, W)``.
+        kernel: ``(kH, kW)`` tensor or nested list, e.g. ``preset("sharpen")``.
+        padding: ``"same"`` (default: output as large as the input, zeros outside),
+            ``"valid"`` (no padding) or a non-negative int, as in ``F.conv2d``.
+
+    Returns:
+        ``(C, H', W')`` or ``(N, C, H', W')``, same layout as ``image``; not clipped
+        (edge kernels give negative values).
+    """
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"image must be a torch.Tensor, got {type(image).__name__}")
+    if image.ndim not in (3, 4):
+        raise ValueError(f"expected an image (C, H, W) or a batch (N, C, H, W), got shape {tuple(image.shape)}")
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+    if not isinstance(padding, str) and (not isinstance(padding, int) or padding < 0):
+        raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+    k = _as_kernel(kernel).to(image.device)
+    x = image[None] if image.ndim == 3 else image  # (C, H, W) -> (1, C, H, W)
+    x = x.float()
+    c = x.shape[1]
+    weight = k.expand(c, 1, *k.shape)  # (kH, kW) -> (C, 1, kH, kW): one copy per channel
+    if isinstance(padding, str) and padding == "valid":
+        padding = 0
+    out = F.conv2d(x, weight, padding=padding, groups=c)  # (N, C, H, W) -> (N, C, H', W')
+    return out[0] if image.ndim == 3 else out
+
+
+def _image_for_display(img: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """(C, H, W) -> an imshow-able array and its keyword arguments."""
+    img = img.detach().cpu()
+    if img.shape[0] == 1:
+        return img[0], {"cmap": "gray"}
+    return img.permute(1, 2, 0), {}
+
+
+def _display_output(out: torch.Tensor) -> torch.Tensor:
+    """Filtered image for display: kept as is if it stays in [0, 1], else rescaled to [0, 1]."""
+    lo, hi = float(out.min()), float(out.max())
+    if lo >= -1e-6 and hi <= 1 + 1e-6:
+        return out.clamp(0, 1)
+    if lo < 0 and abs(out.mean()) < 0.1 * max(abs(lo), abs(hi)):  # zero-mean kernels (edges): |response|
+        out = out.abs()
+        lo, hi = 0.0, float(out.max())
+    return (out - lo) / (hi - lo + 1e-12)
+
+
+@torch.no_grad()
+def kernel_figure(image: torch.Tensor, kernel: torch.Tensor | list, title: str | None = None):
+    """Input, kernel values and filtered output side by side; returns the matplotlib figure.
+
+    Args:
+        image: ``(C, H, W)`` float tensor in ``[0, 1]`` (1 or 3 channels).
+        kernel: ``(kH, kW)`` tensor or nested list.
+        title: figure title (default: none).
+
+    The output is shown as is when it stays in ``[0, 1]``; otherwise rescaled to ``[0, 1]``
+    (its absolute value first for edge-like, zero-mean results), as the subplot title says.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"expected an image (C, H, W) with C = 1 or 3, got {shape}")
+    k = _as_kernel(kernel)
+    out = apply_kernel(image, k)
+    raw_in_range = float(out.min()) >= -1e-6 and float(out.max()) <= 1 + 1e-6
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2, 3]})
+    arr, kw = _image_for_display(image.clamp(0, 1))
+    axes[0].imshow(arr, **kw)
+    axes[0].set_title(f"input {tuple(image.shape)}")
+    lim = float(k.abs().max()) or 1.0
+    axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
+    for i in range(k.shape[0]):
+        for j in range(k.shape[1]):
+            axes[1].text(j, i, f"{float(k[i, j]):.3g}", ha="center", va="center", fontsize=10)
+    axes[1].set_title(f"kernel {tuple(k.shape)}")
+    axes[1].set_xticks(range(k.shape[1]))
+    axes[1].set_yticks(range(k.shape[0]))
+    axes[1].set_xlabel("column")
+    axes[1].set_ylabel("row")
+    arr, kw = _image_for_display(_display_output(out))
+    axes[2].imshow(arr, **kw)
+    axes[2].set_title("output" + ("" if raw_in_range else " (rescaled to [0, 1])"))
+    for ax in (axes[0], axes[2]):
+        ax.set_xlabel("x (pixels)")
+        ax.set_ylabel("y (pixels)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def decode_image(content: bytes, size: int | None = None) -> torch.Tensor:
+    """Decode image bytes (PNG, JPEG, ...) into an RGB float tensor ``(3, H, W)`` in ``[0, 1]``.
+
+    Args:
+        content: the raw file content, e.g. from an ``ipywidgets.FileUpload``.
+        size: resize so the shorter side is ``size`` pixels (aspect ratio kept).
+    """
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
+
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError(f"content must be bytes, got {type(content).__name__}")
+    if size is not None and size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    try:
+        with Image.open(io.BytesIO(bytes(content))) as im:
+            img = TF.pil_to_tensor(im.convert("RGB"))  # (3, H, W) uint8
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"could not decode the content as an image (PNG, JPEG, ...): {err}") from err
+    if size is not None:
+        img = TF.resize(img, size, antialias=True)
+    return img.float().div_(255)
+
+
+class KernelPlayground:
+    """Pick an image and a preset, edit the 3x3 kernel live, see the filtered image.
+
+    Holds its state in plain attributes (``image_name``, ``kernel``, ``result``) so it
+    works and can be tested without a browser; :attr:`widget` builds the ipywidgets UI
+    (image and preset menus, a 3x3 grid of numbers, a file upload and a path box for
+    your own image), and :meth:`figure` draws the same picture as a static figure.
+
+    Args:
+        images: ``{name: (C, H, W) tensor}``; default: the shipped photos at ``size``.
+        preset_name: the preset to start with.
+        size: shorter side in pixels of the default and of uploaded images.
+    """
+
+    def __init__(self, images: Mapping[str, torch.Tensor] | None = None, preset_name: str = "sobel x",
+                 size: int = 192) -> None:
+        if images is None:
+            from . import data
+
+            images = {name: data.load_photo(name, size=size) for name in data.PHOTOS}
+        if not images:
+            raise ValueError("images must hold at least one (C, H, W) image")
+        self.size = size
+        self.images: dict[str, torch.Tensor] = {}
+        for name, img in images.items():
+            self.add_image(name, img, select=False)
+        self.image_name = next(iter(self.images))
+        self.kernel = preset(preset_name)
+        self.preset_name = preset_name
+        self.result = apply_kernel(self.image, self.kernel)
+        self._widget = None
+
+    @property
+    def image(self) -> torch.Tensor:
+        """The selected image ``(C, H, W)``."""
+        return self.images[self.image_name]
+
+    def add_image(self, name: str, image: torch.Tensor, select: bool = True) -> None:
+        """Add (or replace) an image ``(C, H, W)`` with C = 1 or 3, and select it by default."""
+        if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
+            shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+            raise ValueError(f"image {name!r}: expected (C, H, W) with C = 1 or 3, got {shape}")
+        self.images[name] = image.float()
+        if select:
+            self.image_name = name
+            self._refresh()
+
+    def add_image_file(self, path: str) -> str:
+        """Load *your own* image from a file path (PNG/JPEG), add and select it; returns its name."""
+        from pathlib import Path
+
+        from . import data
+
+        img = data.load_image_file(path, size=self.size)
+        name = f"yours: {Path(path).name}"
+        self.add_image(name, img)
+        return name
+
+    def add_image_bytes(self, name: str, content: bytes) -> str:
+        """Add an uploaded image (raw bytes, e.g. from a FileUpload), select it; returns its name."""
+        name = f"yours: {name}"
+        self.add_image(name, decode_image(content, size=self.size))
+        return name
+
+    def select(self, image: str | None = None, preset_name: str | None = None) -> torch.Tensor:
+        """Choose an image and/or a preset kernel; returns the new filtered image."""
+        if image is not None:
+            if image not in self.images:
+                raise ValueError(f"unknown image {image!r}; choose one of {list(self.images)}")
+            self.image_name = image
+        if preset_name is not None:
+            self.kernel = preset(preset_name)
+            self.preset_name = preset_name
+        self._refresh()
+        return self.result
+
+    def set_kernel(self, kernel: torch.Tensor | list) -> torch.Tensor:
+        """Use your own 3x3 kernel; returns the new filtered image."""
+        k = _as_kernel(kernel)
+        if k.shape != (3, 3):
+            raise ValueError(f"the playground edits 3x3 kernels, got shape {tuple(k.shape)}")
+        self.kernel = k.clone()
+        self.preset_name = None
+        self._refresh()
+        return self.result
+
+    def figure(self):
+        """The current image, kernel and result as a static matplotlib figure."""
+        name = self.preset_name or "custom kernel"
+        return kernel_figure(self.image, self.kernel, title=f"{self.image_name}  *  {name}")
+
+    def _refresh(self) -> None:
+        self.result = apply_kernel(self.image, self.kernel)
+        if self._widget is not None:
+            self._sync_widgets()
+            self._redraw()
+
+    # --- the ipywidgets user interface -------------------------------------------------
+    @property
+    def widget(self):
+        """The interactive UI (an ``ipywidgets.VBox``), built on first access."""
+        if self._widget is None:
+            self._build()
+        return self._widget
+
+    def _build(self) -> None:
+        import ipywidgets as W
+
+        self._busy = False
+        self._image_menu = W.Dropdown(options=list(self.images), value=self.image_name, description="image")
+        self._preset_menu = W.Dropdown(options=["(custom)", *PRESETS], value=self.preset_name or "(custom)",
+                                       description="preset")
+        self._cells = [W.FloatText(value=float(self.kernel[i, j]), step=0.1, layout=W.Layout(width="70px"))
+                       for i in range(3) for j in range(3)]
+        grid = W.GridBox(self._cells, layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
+        self._upload = W.FileUpload(accept="image/*", multiple=False, description="your image")
+        self._path = W.Text(placeholder="or a path: /home/me/cat.jpg", description="path")
+        self._load = W.Button(description="load path")
+        self._message = W.HTML()
+        self._out = W.Output()
+        self._image_menu.observe(lambda ch: self._on_image(ch["new"]), names="value")
+        self._preset_menu.observe(lambda ch: self._on_preset(ch["new"]), names="value")
+        for cell in self._cells:
+            cell.observe(lambda ch: self._on_cell(), names="value")
+        self._upload.observe(lambda ch: self._on_upload(ch["new"]), names="value")
+        self._load.on_click(lambda _: self._on_path())
+        controls = W.VBox([self._image_menu, self._preset_menu, W.HTML("<b>kernel</b> (edit me)"), grid,
+                           self._upload, W.HBox([self._path, self._load]), self._message])
+        self._widget = W.VBox([controls, self._out])
+        self._redraw()
+
+    def _sync_widgets(self) -> None:
+        self._busy = True  # programmatic changes must not trigger the handlers again
+        try:
+            self._image_menu.options = list(self.images)
+            self._image_menu.value = self.image_name
+            self._preset_menu.value = self.preset_name or "(custom)"
+            for idx, cell in enumerate(self._cells):
+                cell.value = float(self.kernel.flatten()[idx])
+        finally:
+            self._busy = False
+
+    def _redraw(self) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self._out.clear_output(wait=True)
+        with self._out:
+            fig = self.figure()
+            display(fig)
+            plt.close(fig)
+
+    def _on_image(self, name: str) -> None:
+        if not self._busy:
+            self.select(image=name)
+
+    def _on_preset(self, name: str) -> None:
+        if not self._busy and name != "(custom)":
+            self.select(preset_name=name)
+
+    def _on_cell(self) -> None:
+        if not self._busy:
+            self.set_kernel(torch.tensor([c.value for c in self._cells]).reshape(3, 3))
+
+    def _on_upload(self, files) -> None:
+        if self._busy or not files:
+            return
+        item = files[0] if isinstance(files, (tuple, list)) else next(iter(files.values()))
+        try:
+            self.add_image_bytes(item["name"], item["content"])
+            self._message.value = f"added {item['name']}"
+        except ValueError as err:
+            self._message.value = f"<span style='color:red'>{err}</span>"
+
+    def _on_path(self) -> None:
+        try:
+            name = self.add_image_file(self._path.value.strip())
+            self._message.value = f"added {name}"
+        except (FileNotFoundError, ValueError) as err:
+            self._message.value = f"<span style='color:red'>{err}</span>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def kernel_playground(images: Mapping[str, torch.Tensor] | None = None, preset_name: str = "sobel x",
+                      size: int = 192) -> KernelPlayground:
+    """Create a :class:`KernelPlayground` (shown as a widget when it is a cell's last value).
+
+    Args:
+        images: ``{name: (C, H, W) tensor}``; default: the shipped photos.
+        preset_name: the preset to start with (one of :data:`PRESETS`).
+        size: shorter side in pixels of the default and uploaded images.
+
+    Example:
+        >>> pg = kernel_playground()      # in JupyterLab: menus, a 3x3 grid, an upload button
+        >>> pg.select("coffee", "sharpen")
+        >>> pg.figure()                   # the same picture, static
+    """
+    return KernelPlayground(images, preset_name=preset_name, size=size)
