@@ -1,14 +1,28 @@
-"""Shape arithmetic: the conv output-size formula and a layer-by-layer shape tracer.
+"""Shape arithmetic: the conv output-size formula, a shape tracer, receptive fields.
 
 ``conv_output_size`` is the formula from the PyTorch docs,
 ``H_out = floor((H + 2P - D(K-1) - 1) / S + 1)``, with a clear error for settings that
 cannot work. ``trace`` runs a model on a dummy input and reports every layer's output
 shape and parameter count; when a layer fails it names that layer and the shape it got,
 instead of a bare matmul error.
+
+Receptive fields, three ways:
+
+* :func:`receptive_field`: analytic, layer by layer, for a sequential conv/pool stack
+  (size ``r``, jump ``j`` = distance in input pixels between neighbouring units, start
+  = first input pixel seen by unit 0; Araujo et al., *Computing receptive fields of
+  convolutional neural networks*, Distill 2019).
+* :func:`measure_receptive_field`: the same, measured with gradients: backprop from one
+  output unit and keep the input pixels whose gradient is not zero.
+* :func:`effective_receptive_field`: how much each input pixel actually matters to a
+  (trained) net, the mean gradient magnitude (Luo et al., NeurIPS 2016).
 """
 
 from __future__ import annotations
 
+import copy
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -71,17 +85,24 @@ def conv2d_output_shape(
         ShapeError: impossible settings, with what to change (groups must divide both
             channel counts, the kernel must fit, ``"same"`` needs stride 1).
     """
-    if len(input_shape) not in (3, 4):
-        raise ShapeError(f"expected an input shape (C, H, W) or (N, C, H, W), got {tuple(input_shape)}")
+    if len(input_shape) not in (3, 4) or not all(isinstance(v, int) and v >= 1 for v in input_shape):
+        raise ShapeError(f"expected an input shape (C, H, W) or (N, C, H, W) of positive ints, "
+                         f"got {tuple(input_shape)}")
     *batch, c_in, h, w = input_shape
+    if not isinstance(out_channels, int) or out_channels < 1:
+        raise ShapeError(f"out_channels must be an int >= 1, got {out_channels!r}")
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = _pair(stride, "stride")
     dh, dw = _pair(dilation, "dilation")
-    if groups < 1 or c_in % groups or out_channels % groups:
+    if not isinstance(groups, int) or groups < 1 or c_in % groups or out_channels % groups:
         raise ShapeError(f"groups={groups} must divide in_channels={c_in} and out_channels={out_channels}")
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise ShapeError(f"padding must be an int, a pair of ints, 'same' or 'valid', got {padding!r}")
     if padding == "same":
         if (sh, sw) != (1, 1):
-            raise ShapeError("padding='same' only works with stride=1 (PyTorch rule)")
+            raise ShapeError(f"padding='same' only works with stride=1 (PyTorch rule), got stride={stride!r}")
+        if min(kh, kw, dh, dw) < 1:
+            raise ShapeError(f"kernel_size and dilation must be >= 1, got {kernel_size!r} and {dilation!r}")
         return (*batch, out_channels, h, w)
     ph, pw = (0, 0) if padding == "valid" else _pair(padding, "padding")  # type: ignore[arg-type]
     return (*batch, out_channels, conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw))
@@ -117,8 +138,9 @@ class Trace(list):
 
 def _describe(m: nn.Module) -> str:
     if isinstance(m, nn.Conv2d):
+        extra = (f", d={m.dilation[0]}" if m.dilation[0] != 1 else "") + (f", g={m.groups}" if m.groups != 1 else "")
         return (f"Conv2d({m.in_channels}, {m.out_channels}, k={m.kernel_size[0]}, s={m.stride[0]}, "
-                f"p={m.padding if isinstance(m.padding, str) else m.padding[0]})")
+                f"p={m.padding if isinstance(m.padding, str) else m.padding[0]}{extra})")
     if isinstance(m, nn.Linear):
         return f"Linear({m.in_features}, {m.out_features})"
     if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
@@ -183,3 +205,337 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Trace:
             h.remove()
         model.train(was_training)
     return rows
+
+
+# ----------------------------------------------------------------------------------------
+# Which input cells does one output cell read?
+
+def conv_input_cells(out_index: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> list[int]:
+    """Input positions (along one axis) that output position ``out_index`` of a conv reads.
+
+    Output cell ``i`` reads input cells ``i*S - P + m*D`` for ``m = 0 .. K-1``; a position
+    below 0 or at least the input length lies in the padding.
+
+    Args:
+        out_index: output position ``i`` >= 0.
+        kernel_size: ``K`` >= 1; stride: ``S`` >= 1; padding: ``P`` >= 0; dilation: ``D`` >= 1.
+
+    Returns:
+        ``K`` input positions in increasing order (may be negative: padding).
+
+    Example:
+        >>> conv_input_cells(1, kernel_size=3, stride=2, padding=1)
+        [1, 2, 3]
+    """
+    for name, value, low in (("out_index", out_index, 0), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0), ("dilation", dilation, 1)):
+        if not isinstance(value, int) or value < low:
+            raise ShapeError(f"{name} must be an int >= {low}, got {value!r}")
+    return [out_index * stride - padding + m * dilation for m in range(kernel_size)]
+
+
+# ----------------------------------------------------------------------------------------
+# Receptive fields: analytic, measured with gradients, effective
+
+_GEOMETRY_FREE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
+                  nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.Softplus, nn.Identity, nn.Dropout, nn.Dropout2d,
+                  nn.BatchNorm2d, nn.InstanceNorm2d)
+
+
+@dataclass
+class RFRow:
+    """One row of a :func:`receptive_field` table; pairs are ``(rows, columns)``."""
+
+    name: str  # dotted module path ("" for the input row)
+    layer: str  # short description
+    size: tuple[int, int]  # r: input pixels one unit of this layer sees (height, width)
+    jump: tuple[int, int]  # j: input pixels between two neighbouring units
+    start: tuple[int, int]  # first input pixel seen by unit (0, 0); negative = in the padding
+    output_size: tuple[int, int] | None = None  # (H, W) of this layer's output, if an input size was given
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Input coordinates of the centre of unit (0, 0)'s receptive field."""
+        return tuple(s + (r - 1) / 2 for s, r in zip(self.start, self.size))  # type: ignore[return-value]
+
+
+class RFTable(list):
+    """A list of :class:`RFRow` (the input first, then one per layer) that prints as a table."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Receptive-field size (height, width) of the last layer."""
+        return self[-1].size
+
+    @property
+    def jump(self) -> tuple[int, int]:
+        """Jump (total stride) of the last layer."""
+        return self[-1].jump
+
+    @property
+    def start(self) -> tuple[int, int]:
+        """First input pixel (row, column) seen by the last layer's unit (0, 0)."""
+        return self[-1].start
+
+    def window(self, row: int, col: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Input rows and columns (first, last; inclusive, not clipped) seen by last-layer unit (row, col)."""
+        (sr, sc), (jr, jc), (rr, rc) = self.start, self.jump, self.size
+        return (sr + row * jr, sr + row * jr + rr - 1), (sc + col * jc, sc + col * jc + rc - 1)
+
+    def __str__(self) -> str:
+        def fmt(p):
+            return "-" if p is None else (str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}")
+
+        width = max([len(r.name) for r in self] + [5])
+        lines = [f"{'layer':<{width}}  {'type':<34} {'out size':>8} {'RF size':>7} {'jump':>5} {'start':>6}"]
+        for r in self:
+            lines.append(f"{r.name or 'input':<{width}}  {r.layer:<34} {fmt(r.output_size):>8} {fmt(r.size):>7} "
+                         f"{fmt(r.jump):>5} {fmt(r.start):>6}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython display
+        p.text(str(self))
+
+
+def _leaf_layers(model: nn.Module | Sequence[nn.Module]) -> list[tuple[str, nn.Module]]:
+    """Leaf layers of a sequential stack in the order they run; refuses other containers."""
+    if isinstance(model, nn.Module) and not isinstance(model, nn.Sequential):
+        if list(model.children()):
+            raise TypeError(f"expected an nn.Sequential (or a list of layers) whose layers run one after another, "
+                            f"got {type(model).__name__}; pass its sequential part, e.g. model.features")
+        return [("0", model)]
+    if not isinstance(model, nn.Module):
+        if not all(isinstance(m, nn.Module) for m in model):
+            raise TypeError(f"expected an nn.Sequential or a list of nn.Module layers, got {model!r}")
+        model = nn.Sequential(*model)
+    out = []
+    for name, m in model.named_children():
+        if isinstance(m, nn.Sequential):
+            out += [(f"{name}.{n}", leaf) for n, leaf in _leaf_layers(m)]
+        elif list(m.children()):
+            raise TypeError(f"layer {name!r} is a {type(m).__name__} with sub-layers; receptive_field only follows "
+                            "nn.Sequential stacks (a branching block such as a residual block needs its own analysis)")
+        else:
+            out.append((name, m))
+    return out
+
+
+def _geometry(m: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:
+    """(kernel, stride, left padding, dilation, ceil_mode) of a conv/pool layer, None if it keeps geometry."""
+    if isinstance(m, nn.Conv2d):
+        k, d = m.kernel_size, m.dilation
+        if m.padding == "same":
+            pad = tuple(di * (ki - 1) // 2 for ki, di in zip(k, d))  # PyTorch puts the odd extra cell on the right
+        elif m.padding == "valid":
+            pad = (0, 0)
+        else:
+            pad = m.padding
+        return k, m.stride, pad, d, False  # type: ignore[return-value]
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = _pair(m.kernel_size, "kernel_size")
+        s = _pair(m.stride if m.stride is not None else m.kernel_size, "stride")
+        d = _pair(m.dilation, "dilation") if isinstance(m, nn.MaxPool2d) else (1, 1)
+        return k, s, _pair(m.padding, "padding"), d, bool(m.ceil_mode)
+    if isinstance(m, _GEOMETRY_FREE):
+        return None
+    raise TypeError(f"receptive_field knows Conv2d, MaxPool2d, AvgPool2d and element-wise layers, got "
+                    f"{type(m).__name__}; cut the model before it (e.g. model[:k]) if it flattens or pools globally")
+
+
+def _layer_output_size(name: str, m: nn.Module, n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
+    """Output length of layer ``m`` along one axis, with PyTorch's rules for 'same' and ceil_mode."""
+    if isinstance(m, nn.Conv2d) and m.padding == "same":
+        return n
+    if ceil:  # PyTorch's pooling_output_shape: round up, but the last window must start inside the input
+        out = (n + 2 * p - d * (k - 1) - 1 + s - 1) // s + 1
+        out -= (out - 1) * s >= n + p
+        if out >= 1:
+            return out
+    try:
+        return conv_output_size(n, k, s, p, d)
+    except ShapeError as err:
+        raise ShapeError(f"layer {name!r} ({_describe(m)}): {err}") from err
+
+
+def receptive_field(model: nn.Module | Sequence[nn.Module],
+                    input_size: int | tuple[int, int] | None = None) -> RFTable:
+    """Receptive field of every layer of a sequential conv/pool stack, computed analytically.
+
+    For a layer with kernel ``K``, stride ``S``, padding ``P``, dilation ``D`` on top of a
+    layer with receptive-field size ``r``, jump ``j`` and start ``s``:
+    ``r' = r + D(K-1) j``, ``j' = S j``, ``s' = s - P j``. Unit ``i`` of a layer sees input
+    pixels ``s + i j .. s + i j + r - 1`` (a bounding box: with dilation or ``S > K``
+    some pixels inside it are skipped).
+
+    Args:
+        model: an ``nn.Sequential`` (nested ``Sequential`` allowed) or a list of layers:
+            ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and element-wise layers (activations,
+            ``BatchNorm2d``, ``Dropout``).
+        input_size: optional input ``H`` or ``(H, W)``; then every row also gets its output
+            size and impossible settings raise :class:`ShapeError`.
+
+    Returns:
+        An :class:`RFTable`: row 0 is the input (size 1, jump 1, start 0), then one row per
+        layer. ``table.size``, ``table.jump``, ``table.start`` describe the last layer.
+
+    Raises:
+        TypeError: a layer that is not a conv, pool or element-wise layer (e.g. ``Flatten``).
+    """
+    layers = _leaf_layers(model)
+    size, jump, start = [1, 1], [1, 1], [0, 0]
+    out = None
+    if input_size is not None:
+        out = list(_pair(input_size, "input_size"))
+        if min(out) < 1:
+            raise ShapeError(f"input_size must be >= 1, got {input_size!r}")
+    table = RFTable([RFRow("", "input", (1, 1), (1, 1), (0, 0), tuple(out) if out else None)])
+    for name, m in layers:
+        geom = _geometry(m)
+        if geom is not None:
+            k, s, p, d, ceil = geom
+            for a in range(2):
+                size[a] += d[a] * (k[a] - 1) * jump[a]
+                start[a] -= p[a] * jump[a]
+                jump[a] *= s[a]
+                if out is not None:
+                    out[a] = _layer_output_size(name, m, out[a], k[a], s[a], p[a], d[a], ceil)
+        table.append(RFRow(name, _describe(m), tuple(size), tuple(jump), tuple(start),  # type: ignore[arg-type]
+                           tuple(out) if out else None))  # type: ignore[arg-type]
+    return table
+
+
+class _DepthwiseAverage(nn.Module):
+    """A max pool's window as a fixed averaging conv (same kernel, stride, padding, dilation)."""
+
+    def __init__(self, pool: nn.MaxPool2d | nn.AvgPool2d):
+        super().__init__()
+        self.k = _pair(pool.kernel_size, "kernel_size")
+        self.s = _pair(pool.stride if pool.stride is not None else pool.kernel_size, "stride")
+        self.p = _pair(pool.padding, "padding")
+        self.d = _pair(pool.dilation, "dilation") if isinstance(pool, nn.MaxPool2d) else (1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        w = x.new_full((c, 1, *self.k), 1.0 / (self.k[0] * self.k[1]))
+        return nn.functional.conv2d(x, w, None, self.s, self.p, self.d, groups=c)
+
+
+def _structural_copy(model: nn.Module) -> nn.Module:
+    """A float64 copy whose every path carries gradient: positive weights, no bias, pools averaged."""
+    net = copy.deepcopy(model).double().eval()
+    for name, m in list(net.named_modules()):
+        if isinstance(m, nn.Conv2d):
+            with torch.no_grad():
+                m.weight.fill_(1.0 / m.weight[0].numel())
+                if m.bias is not None:
+                    m.bias.zero_()
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_parameters()  # weight 1, bias 0, mean 0, var 1: nearly the identity
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            parent, _, child = name.rpartition(".")
+            setattr(net.get_submodule(parent) if parent else net, child, _DepthwiseAverage(m))
+    return net
+
+
+@dataclass
+class MeasuredRF:
+    """What :func:`measure_receptive_field` found."""
+
+    mask: torch.Tensor  # (H, W) bool: input pixels whose gradient is not zero
+    position: tuple[int, int]  # the output unit (row, col) the gradient came from
+    rows: tuple[int, int]  # first and last row of the mask's bounding box (inclusive)
+    cols: tuple[int, int]  # first and last column
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Height and width of the bounding box."""
+        return self.rows[1] - self.rows[0] + 1, self.cols[1] - self.cols[0] + 1
+
+
+def _output_unit_gradient(model: nn.Module, x: torch.Tensor, position: tuple[int, int] | None,
+                          channel: int | None) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Gradient of output unit ``position`` (summed over channels, or one channel) w.r.t. ``x``."""
+    x = x.detach().requires_grad_(True)
+    y = model(x)
+    if not isinstance(y, torch.Tensor) or y.ndim != 4:
+        raise ShapeError(f"the model must return feature maps (N, C, H, W), got "
+                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}; "
+                         "pass the convolutional part only (e.g. model[:k])")
+    h, w = y.shape[-2:]
+    position = ((h - 1) // 2, (w - 1) // 2) if position is None else tuple(position)  # type: ignore[assignment]
+    if len(position) != 2 or not (0 <= position[0] < h and 0 <= position[1] < w):
+        raise ShapeError(f"position must be (row, col) inside the output of size {(h, w)}, got {position!r}")
+    if channel is not None and not 0 <= channel < y.shape[1]:
+        raise ShapeError(f"channel must lie in 0..{y.shape[1] - 1}, got {channel!r}")
+    unit = y[:, :, position[0], position[1]] if channel is None else y[:, channel, position[0], position[1]]
+    (grad,) = torch.autograd.grad(unit.sum(), x)
+    return grad, position  # type: ignore[return-value]
+
+
+def measure_receptive_field(model: nn.Module, input_shape: tuple[int, int, int, int],
+                            position: tuple[int, int] | None = None) -> MeasuredRF:
+    """Measure the receptive field of one output unit with gradients.
+
+    Backpropagates from output unit ``position`` (all channels) to the input and keeps the
+    pixels whose gradient is not zero. So that no path is blocked by chance (a ReLU that is
+    off, a max pool that picks another pixel, a weight that happens to be 0), the
+    measurement runs on a float64 copy of the model with every conv weight set to the same
+    positive value, no bias, pools replaced by averages over the same window, BatchNorm
+    reset, in eval mode, on a positive input: it measures the *wiring*, as
+    :func:`receptive_field` computes it.
+
+    Args:
+        model: a module returning feature maps ``(N, C, H', W')`` (not changed).
+        input_shape: ``(N, C, H, W)``, e.g. ``(1, 1, 28, 28)``.
+        position: output unit ``(row, col)``; default the centre one.
+
+    Returns:
+        A :class:`MeasuredRF` with the mask ``(H, W)`` and its bounding box (clipped to the
+        image, so compare with :meth:`RFTable.window` clipped the same way).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if len(input_shape) != 4:
+        raise ShapeError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+    net = _structural_copy(model)
+    x = torch.ones(input_shape, dtype=torch.float64, device=next(net.parameters(), torch.empty(0)).device)
+    grad, position = _output_unit_gradient(net, x, position, None)
+    mask = grad.abs().sum(dim=(0, 1)).cpu() > 0  # (N, C, H, W) -> (H, W)
+    rows, cols = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
+    return MeasuredRF(mask, position, (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1])))
+
+
+def effective_receptive_field(model: nn.Module, images: torch.Tensor, position: tuple[int, int] | None = None,
+                              channel: int | None = None) -> torch.Tensor:
+    """Effective receptive field: mean ``|d unit / d pixel|`` over a batch of real images.
+
+    Inside the (theoretical) receptive field pixels do not matter equally: the centre
+    ones reach the unit through many more paths. The map shows how much (Luo et al. 2016).
+
+    Args:
+        model: the real (e.g. trained) module, returning feature maps ``(N, C, H', W')``;
+            evaluated in eval mode, left in the mode it had.
+        images: ``(N, C, H, W)`` input batch (real images: the map depends on them).
+        position: output unit ``(row, col)``; default the centre one.
+        channel: one output channel, or ``None`` for the sum over channels.
+
+    Returns:
+        ``(H, W)`` float tensor on the CPU, scaled so its maximum is 1 (all zeros if every
+        gradient is 0, e.g. a dead unit).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ShapeError(f"expected images (N, C, H, W), got "
+                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        x = images.float().to(param.device if param is not None else images.device)
+        grad, _ = _output_unit_gradient(model, x, position, channel)
+    finally:
+        model.train(was_training)
+    erf = grad.abs().mean(dim=(0, 1)).cpu()  # (N, C, H, W) -> (H, W)
+    return erf / erf.max() if erf.max() > 0 else erf
