@@ -10,6 +10,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.shapes`     conv output-size formula, layer-by-layer shape tracer
 * :mod:`course_utils.pretrained` EfficientNet-Lite0 offline, ResNet-18 online
 * :mod:`course_utils.kernels`    classic 3x3 image kernels, ``apply_kernel``, the kernel playground widget
+* :mod:`course_utils.widgets`    the convolution visualizer (sliders for H, K, S, P, D) and its static drawings
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels")
+_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "widgets")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
-    from . import data, kernels, plots, pretrained, settings, shapes, train  # noqa: F401
+    from . import data, kernels, plots, pretrained, settings, shapes, train, widgets  # noqa: F401
 
 
 def __getattr__(name: str):
