@@ -1,0 +1,338 @@
+"""Data augmentation: a gallery of transforms, a live explorer, and fast on-the-fly batch augmentation.
+
+* :func:`gallery` shows what each transform does to one image, titled with its parameters.
+* :func:`apply_params` applies *fixed* settings (angle, scale, colour, blur, erasing...) so a
+  slider, a figure and a test all see the same picture; :func:`explorer` puts sliders on it
+  (ipywidgets) and always draws a static figure too, for pages without a widget frontend.
+* :func:`random_affine_batch` draws a *different* random shift/rotation/scale/flip for every
+  image of a batch in one ``grid_sample`` call; :class:`AugmentedLoader` applies such a
+  function to every training batch, so each epoch sees new images.
+* :func:`predict_tta` averages predictions over several views (test-time augmentation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _check_image(image: torch.Tensor, what: str = "image") -> None:
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor (C, H, W), got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"{what} must have shape (C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+
+
+@torch.no_grad()
+def gallery(
+    image: torch.Tensor,
+    transforms: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+    samples: int = 1,
+    size: float = 2.0,
+    seed: int = 0,
+    title: str = "augmentations",
+):
+    """Show the original image and ``samples`` random draws of each transform, one row per transform.
+
+    Args:
+        image: ``(C, H, W)`` float tensor in ``[0, 1]``, ``C`` = 1 or 3.
+        transforms: ``{"title with parameters": transform}``; each transform maps a
+            ``(C, H, W)`` tensor to a ``(C, H', W')`` tensor (torchvision v2 transforms do).
+        samples: random draws per transform (columns).
+        size: inches per panel.
+        seed: seeds PyTorch's global generator first, so the figure is repeatable.
+        title: title of the whole figure.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_image(image)
+    if not isinstance(transforms, Mapping) or not transforms:
+        raise ValueError(f"transforms must be a non-empty dict {{title: transform}}, got {transforms!r}")
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    torch.manual_seed(seed)
+    rows = len(transforms)
+    fig, axes = plt.subplots(rows, samples + 1, figsize=(size * (samples + 1), size * rows), squeeze=False)
+    for r, (name, tf) in enumerate(transforms.items()):
+        views = [image] + [tf(image) for _ in range(samples)]
+        for c, view in enumerate(views):
+            ax = axes[r, c]
+            ax.imshow(_to_hwc(view), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+            if r == 0:
+                ax.set_title("original" if c == 0 else f"draw {c}", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _to_hwc(image: torch.Tensor):
+    """(C, H, W) tensor -> (H, W) or (H, W, 3) numpy array clipped to [0, 1], for imshow."""
+    x = image.detach().cpu().float().clamp(0, 1)
+    return x[0].numpy() if x.shape[0] == 1 else x.permute(1, 2, 0).numpy()
+
+
+@torch.no_grad()
+def apply_params(
+    image: torch.Tensor,
+    angle: float = 0.0,
+    scale: float = 1.0,
+    translate: tuple[int, int] = (0, 0),
+    hflip: bool = False,
+    brightness: float = 1.0,
+    contrast: float = 1.0,
+    saturation: float = 1.0,
+    hue: float = 0.0,
+    blur_sigma: float = 0.0,
+    erase: float = 0.0,
+) -> torch.Tensor:
+    """Apply fixed (not random) augmentation settings to one image, in a fixed order.
+
+    Args:
+        image: ``(C, H, W)`` float in ``[0, 1]``, ``C`` = 1 or 3.
+        angle: rotation in degrees (counter-clockwise).
+        scale: zoom factor (> 0); 1 keeps the size.
+        translate: shift ``(dx, dy)`` in pixels.
+        hflip: mirror left-right.
+        brightness, contrast, saturation: factors (1 = unchanged, 0 = black / gray / gray).
+        hue: hue shift in ``[-0.5, 0.5]`` (ignored for 1-channel images).
+        blur_sigma: Gaussian blur standard deviation in pixels (0 = none).
+        erase: side of a centred erased (zeroed) square, as a fraction of the image side.
+
+    Returns:
+        ``(C, H, W)`` tensor in ``[0, 1]``.
+    """
+    from torchvision.transforms.v2 import functional as TF
+
+    _check_image(image)
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    if not 0 <= erase <= 1:
+        raise ValueError(f"erase must be a fraction in [0, 1], got {erase}")
+    if not -0.5 <= hue <= 0.5:
+        raise ValueError(f"hue must lie in [-0.5, 0.5], got {hue}")
+    x = image.float()
+    if hflip:
+        x = TF.horizontal_flip(x)
+    if angle or scale != 1 or any(translate):
+        x = TF.affine(x, angle=angle, translate=list(translate), scale=scale, shear=[0.0, 0.0])
+    x = TF.adjust_brightness(x, brightness)
+    x = TF.adjust_contrast(x, contrast)
+    if x.shape[0] == 3:
+        x = TF.adjust_saturation(x, saturation)
+        if hue:
+            x = TF.adjust_hue(x, hue)
+    if blur_sigma > 0:
+        k = 2 * math.ceil(3 * blur_sigma) + 1  # kernel covers +-3 sigma
+        x = TF.gaussian_blur(x, [k, k], [blur_sigma, blur_sigma])
+    if erase > 0:
+        h, w = x.shape[-2:]
+        eh, ew = round(erase * h), round(erase * w)
+        x = x.clone()
+        x[:, (h - eh) // 2:(h - eh) // 2 + eh, (w - ew) // 2:(w - ew) // 2 + ew] = 0
+    return x.clamp(0, 1)
+
+
+EXPLORER_PRESETS: dict[str, dict] = {
+    "original": {},
+    "rotate 30, zoom 1.2": {"angle": 30, "scale": 1.2},
+    "flip, shift right": {"hflip": True, "translate": (40, 0)},
+    "dark, low contrast": {"brightness": 0.6, "contrast": 0.5},
+    "hue +0.3": {"hue": 0.3},
+    "gray (saturation 0)": {"saturation": 0.0},
+    "blur sigma 3": {"blur_sigma": 3.0},
+    "erase 40%": {"erase": 0.4},
+}
+
+
+def explorer(image: torch.Tensor, presets: Mapping[str, dict] | None = None, size: float = 2.0):
+    """Sliders for :func:`apply_params` on one image, plus a static figure of preset settings.
+
+    The static figure is always drawn (a rendered notebook or a test run sees it); the
+    sliders work where a widget frontend is running (JupyterLab, VS Code, Colab).
+
+    Args:
+        image: ``(C, H, W)`` float in ``[0, 1]``.
+        presets: ``{title: apply_params keyword arguments}`` for the static figure;
+            default :data:`EXPLORER_PRESETS`.
+        size: inches per panel of the static figure.
+
+    Returns:
+        ``(figure, widget)``: the static matplotlib figure and an ``ipywidgets`` widget
+        (``None`` if ipywidgets is not installed).
+    """
+    import matplotlib.pyplot as plt
+
+    _check_image(image)
+    presets = dict(EXPLORER_PRESETS if presets is None else presets)
+    n = len(presets)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, params) in zip(axes.flat, presets.items()):
+        ax.imshow(_to_hwc(apply_params(image, **params)), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle("apply_params at fixed settings (static view of the explorer)")
+    fig.tight_layout()
+    try:
+        import ipywidgets as W
+    except ImportError:
+        return fig, None
+
+    def show(angle, scale, shift_x, hflip, brightness, contrast, saturation, hue, blur_sigma, erase):
+        f, ax = plt.subplots(1, 2, figsize=(2 * size * 1.5, size * 1.5))
+        ax[0].imshow(_to_hwc(image), cmap="gray", vmin=0, vmax=1)
+        ax[0].set_title("original")
+        out = apply_params(image, angle=angle, scale=scale, translate=(shift_x, 0), hflip=hflip,
+                           brightness=brightness, contrast=contrast, saturation=saturation, hue=hue,
+                           blur_sigma=blur_sigma, erase=erase)
+        ax[1].imshow(_to_hwc(out), cmap="gray", vmin=0, vmax=1)
+        ax[1].set_title("augmented")
+        for a in ax:
+            a.axis("off")
+        plt.show()
+
+    w = image.shape[-1]
+    widget = W.interactive(
+        show,
+        angle=W.FloatSlider(0, min=-180, max=180, step=5, description="angle"),
+        scale=W.FloatSlider(1, min=0.5, max=2, step=0.05, description="scale"),
+        shift_x=W.IntSlider(0, min=-w // 2, max=w // 2, step=1, description="shift x"),
+        hflip=W.Checkbox(False, description="flip"),
+        brightness=W.FloatSlider(1, min=0, max=2, step=0.05, description="brightness"),
+        contrast=W.FloatSlider(1, min=0, max=2, step=0.05, description="contrast"),
+        saturation=W.FloatSlider(1, min=0, max=2, step=0.05, description="saturation"),
+        hue=W.FloatSlider(0, min=-0.5, max=0.5, step=0.02, description="hue"),
+        blur_sigma=W.FloatSlider(0, min=0, max=5, step=0.25, description="blur sigma"),
+        erase=W.FloatSlider(0, min=0, max=0.8, step=0.05, description="erase"),
+    )
+    return fig, widget
+
+
+def random_affine_batch(
+    x: torch.Tensor,
+    degrees: float = 0.0,
+    translate: float = 0.0,
+    scale: tuple[float, float] = (1.0, 1.0),
+    hflip: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A different random rotation/shift/zoom/flip for every image of a batch, in one call.
+
+    Builds one 2x3 affine matrix per image and resamples with ``F.grid_sample`` (bilinear,
+    zeros outside), so it costs about one convolution layer and runs on any device.
+
+    Args:
+        x: ``(N, C, H, W)`` float batch.
+        degrees: rotations drawn uniformly from ``[-degrees, degrees]``.
+        translate: shifts drawn uniformly from ``[-translate, translate]`` as a fraction of the
+            image side (0.1 on 28x28 = up to 2.8 pixels).
+        scale: zoom factors drawn uniformly from ``[low, high]``.
+        hflip: mirror each image left-right with probability 1/2.
+        generator: optional ``torch.Generator`` for repeatable draws.
+
+    Returns:
+        ``(N, C, H, W)``, same dtype and device as ``x``.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        raise ValueError(f"expected a 4D batch (N, C, H, W), got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"expected a float batch, got dtype {x.dtype}")
+    if degrees < 0 or translate < 0 or not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"expected degrees >= 0, translate >= 0 and 0 < scale[0] <= scale[1], "
+                         f"got degrees={degrees}, translate={translate}, scale={scale}")
+    n = x.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    angle = uniform(-degrees, degrees) * math.pi / 180
+    zoom = uniform(*scale)
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0) if hflip else torch.ones(n)
+    # grid_sample coordinates run from -1 to 1, so a shift of t*side is 2t
+    tx, ty = uniform(-2 * translate, 2 * translate), uniform(-2 * translate, 2 * translate)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
+                         torch.stack([sin * flip, cos, ty], 1)], 1)  # (N, 2, 3): output -> input coords
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)  # (N, H, W, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class AugmentedLoader:
+    """Wrap a loader so every training batch ``x`` passes through ``augment`` on the fly.
+
+    Each pass (epoch) draws new random transforms, so the network never sees exactly the
+    same image twice. Works with :func:`course_utils.train.fit` like any loader.
+
+    Args:
+        loader: iterable of ``(x, y)`` batches, e.g. from :func:`course_utils.data.make_loader`.
+        augment: function ``(N, C, H, W) -> (N, C, H, W)``, e.g.
+            ``lambda x: random_affine_batch(x, translate=0.1, hflip=True)``.
+    """
+
+    def __init__(self, loader: Iterable[Batch], augment: Callable[[torch.Tensor], torch.Tensor]):
+        if not callable(augment):
+            raise TypeError(f"augment must be callable (batch -> batch), got {type(augment).__name__}")
+        self.loader = loader
+        self.augment = augment
+
+    def __iter__(self) -> Iterator[Batch]:
+        for x, y in self.loader:
+            with torch.no_grad():
+                xa = self.augment(x)
+            if xa.shape != x.shape:
+                raise ValueError(f"augment must keep the batch shape {tuple(x.shape)}, got {tuple(xa.shape)}")
+            yield xa, y
+
+    def __len__(self) -> int:
+        return len(self.loader)  # type: ignore[arg-type]
+
+
+@torch.no_grad()
+def predict_tta(
+    model: nn.Module,
+    x: torch.Tensor,
+    views: Sequence[Callable[[torch.Tensor], torch.Tensor]] | None = None,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """Test-time augmentation: average the softmax probabilities over several views.
+
+    Args:
+        model: classifier ``(N, C, H, W) -> (N, K)`` logits; run in eval mode on its device.
+        x: ``(N, C, H, W)`` batch.
+        views: functions making one view of a batch; default: the identity and a
+            left-right flip.
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N, K)`` probabilities on the CPU (rows sum to 1).
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        raise ValueError(f"expected a 4D batch (N, C, H, W), got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    views = list(views) if views is not None else [lambda b: b, lambda b: b.flip(-1)]
+    if not views:
+        raise ValueError("views must contain at least one function")
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for chunk in x.split(batch_size):
+        chunk = chunk.to(device)
+        probs = torch.stack([model(view(chunk)).softmax(1) for view in views]).mean(0)  # (V, n, K) -> (n, K)
+        out.append(probs.cpu())
+    return torch.cat(out)

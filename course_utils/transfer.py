@@ -1,0 +1,240 @@
+"""Transfer learning: count and freeze parameters, swap the classifier head, cached features.
+
+* :func:`count_parameters`, :func:`freeze`, :func:`unfreeze`: what will train.
+* :func:`last_linear` / :func:`replace_head`: find a network's final ``nn.Linear`` and swap
+  it for a new one with your number of classes (works for timm and torchvision models).
+* :func:`param_groups`: a lower learning rate for the backbone than for the new head.
+* :func:`extract_features`: run a frozen backbone once and cache its features under
+  ``settings.cache_dir("features")``, keyed by the model's weights, the input size, the
+  normalisation and the images themselves (quick and full mode never collide).
+* :func:`per_class_indices`: pick ``k`` labelled examples per class, for few-label curves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from . import settings
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of scalar parameters of ``model``.
+
+    Args:
+        model: any ``nn.Module``.
+        trainable_only: count only parameters with ``requires_grad=True`` (those an
+            optimizer would update).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Set ``requires_grad=False`` on every parameter of ``module`` (in place); returns it."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def unfreeze(module: nn.Module) -> nn.Module:
+    """Set ``requires_grad=True`` on every parameter of ``module`` (in place); returns it."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
+    for p in module.parameters():
+        p.requires_grad_(True)
+    return module
+
+
+def last_linear(model: nn.Module) -> tuple[str, nn.Linear]:
+    """The name and module of the last ``nn.Linear`` in ``model`` (its classifier head).
+
+    ``model.named_modules()`` lists layers in the order they were registered, which for
+    ResNet (``fc``), EfficientNet (``classifier``) and most classifiers ends with the head.
+
+    Raises:
+        ValueError: ``model`` has no ``nn.Linear`` layer.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not found:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer to replace")
+    return found[-1]
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
+    """Swap the last ``nn.Linear`` of ``model`` for a fresh one with ``num_classes`` outputs.
+
+    Args:
+        model: a classifier, changed in place (e.g. ``fc`` of ResNet-18:
+            ``Linear(512, 1000) -> Linear(512, num_classes)``).
+        num_classes: outputs of the new head (>= 1).
+
+    Returns:
+        The new head (trainable, default PyTorch initialisation, on the old head's device).
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    name, old = last_linear(model)
+    head = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device)
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, attr, head)
+    return head
+
+
+def param_groups(model: nn.Module, head: nn.Module, backbone_lr: float, head_lr: float) -> list[dict]:
+    """Optimizer parameter groups: the head at ``head_lr``, every other trainable parameter at ``backbone_lr``.
+
+    Args:
+        model: the whole network (backbone and head).
+        head: the head module inside ``model`` (e.g. from :func:`replace_head`).
+        backbone_lr, head_lr: learning rates, e.g. ``1e-3`` and ``1e-2``.
+
+    Returns:
+        ``[{"params": backbone, "lr": backbone_lr}, {"params": head, "lr": head_lr}]``
+        for ``torch.optim.Adam(groups)``.
+    """
+    head_ids = {id(p) for p in head.parameters()}
+    all_ids = {id(p) for p in model.parameters()}
+    if not head_ids or not head_ids <= all_ids:
+        raise ValueError("head must be a submodule of model with parameters")
+    if backbone_lr < 0 or head_lr <= 0:
+        raise ValueError(f"learning rates must be backbone_lr >= 0 and head_lr > 0, got {backbone_lr}, {head_lr}")
+    backbone = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    return [{"params": backbone, "lr": backbone_lr},
+            {"params": [p for p in head.parameters() if p.requires_grad], "lr": head_lr}]
+
+
+def per_class_indices(y: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``per_class`` randomly chosen examples of every class in ``y`` (seeded).
+
+    Args:
+        y: int labels ``(N,)``.
+        per_class: examples to take from each class (>= 1).
+        seed: the choice for one seed is repeatable; for a fixed seed the set for a
+            smaller ``per_class`` is contained in the set for a larger one.
+
+    Returns:
+        int64 indices ``(per_class * num_classes,)``, sorted.
+    """
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point():
+        raise ValueError(f"y must be an int tensor of labels (N,), got "
+                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+    if not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class must be a positive int, got {per_class!r}")
+    g = torch.Generator().manual_seed(seed)
+    picks = []
+    for c in y.unique().tolist():
+        idx = (y == c).nonzero().flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has only {len(idx)} examples, cannot take per_class={per_class}")
+        picks.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(picks).sort().values
+
+
+def _fingerprint(*parts: bytes | str) -> str:
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"|")
+    return h.hexdigest()[:16]
+
+
+def model_key(model: nn.Module) -> str:
+    """A short hash of the model's class and weights (changes when any weight changes)."""
+    h = hashlib.sha1(type(model).__name__.encode())
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@torch.no_grad()
+def extract_features(
+    model: nn.Module,
+    images: torch.Tensor,
+    size: int = 96,
+    mean: Sequence[float] = (0.5, 0.5, 0.5),
+    std: Sequence[float] = (0.5, 0.5, 0.5),
+    batch_size: int = 128,
+    cache: bool = True,
+    device: torch.device | str | None = None,
+    verbose: bool = True,
+) -> torch.Tensor:
+    """Features of a frozen backbone for every image, computed once and cached on disk.
+
+    Each batch is made 3-channel, resized to ``size x size`` and normalised
+    (:func:`course_utils.pretrained.preprocess`), then passed through the network up to
+    its classifier: ``forward_features`` + ``forward_head(pre_logits=True)`` for timm
+    models (e.g. EfficientNet-Lite0: 1280 numbers per image), else ``model(x)`` (give a
+    torchvision model an ``nn.Identity()`` head for that).
+
+    Args:
+        model: the backbone; put in eval mode (batch norm uses its running statistics).
+        images: ``(N, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3.
+        size: input side in pixels (cost grows with ``size**2``).
+        mean, std: normalisation the weights were trained with (default EfficientNet-Lite's 0.5/0.5).
+        batch_size: images per forward pass.
+        cache: read/write ``settings.cache_dir("features")/<key>.pt``; the key hashes the
+            weights, ``size``, ``mean``, ``std`` and the image tensor.
+        device: default: the model's device.
+        verbose: print whether the features came from the cache and how long they took.
+
+    Returns:
+        float32 ``(N, D)`` on the CPU.
+    """
+    import time
+
+    from .pretrained import preprocess
+
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be (N, C, H, W) with C = 1 or 3, got "
+                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
+    if not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8 pixels, got {size!r}")
+    path = None
+    if cache:
+        key = _fingerprint(model_key(model), str(size), repr(tuple(mean)), repr(tuple(std)),
+                           str(tuple(images.shape)), images.detach().cpu().contiguous().numpy().tobytes())
+        path = settings.cache_dir("features") / f"{type(model).__name__}_{size}px_{key}.pt"
+        if path.is_file():
+            feats = torch.load(path, weights_only=True)
+            if verbose:
+                print(f"features {tuple(feats.shape)} at {size}px: from cache {path.name}")
+            return feats
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.eval().to(device)
+    channels_last = device.type == "cpu"  # depthwise convs run ~2x faster channels-last on CPU
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    start = time.perf_counter()
+    out = []
+    for chunk in images.split(batch_size):
+        x = preprocess(chunk, size=size, mean=mean, std=std).to(device)  # (n, C, h, w) -> (n, 3, size, size)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if hasattr(model, "forward_features") and hasattr(model, "forward_head"):
+            f = model.forward_head(model.forward_features(x), pre_logits=True)  # -> (n, D)
+        else:
+            f = model(x)
+        out.append(f.flatten(1).float().cpu())
+    if channels_last:
+        model.to(memory_format=torch.contiguous_format)
+    feats = torch.cat(out)
+    if verbose:
+        print(f"features {tuple(feats.shape)} at {size}px: computed in {time.perf_counter() - start:.1f}s")
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        torch.save(feats, tmp)
+        tmp.replace(path)
+    return feats
