@@ -9,6 +9,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.plots`      image grids, loss curves, confusion matrix, filters
 * :mod:`course_utils.shapes`     conv output-size formula, layer-by-layer shape tracer
 * :mod:`course_utils.pretrained` EfficientNet-Lite0 offline, ResNet-18 online
+* :mod:`course_utils.models`     classic CNN builder, residual/separable/SE blocks, small nets
 * :mod:`course_utils.augment`    augmentation gallery, explorer, on-the-fly batch augmentation, TTA
 * :mod:`course_utils.transfer`   head replacement, parameter counts, cached backbone features
 * :mod:`course_utils.kernels`    classic 3x3 image kernels, ``apply_kernel``, the kernel playground widget
@@ -22,11 +23,11 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets")
+_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
-    from . import augment, data, kernels, plots, pretrained, settings, shapes, train, transfer, widgets  # noqa: F401
+    from . import augment, data, kernels, models, plots, pretrained, settings, shapes, train, transfer, widgets  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -1,0 +1,327 @@
+"""Small CNNs built from the lecture's patterns: the classic CNN and the modern blocks.
+
+* :class:`ClassicCNNConfig` + :func:`classic_cnn`: the lecture's pattern
+  ``[[Conv -> ReLU] x N -> Pool] x M -> [FC -> ReLU] x K -> FC`` (notebook 04), with optional
+  BatchNorm and dropout. The flatten size is computed from the input size, so a wrong
+  input size is caught when the model is built, not as a matmul error later.
+* Blocks of the modern architectures (notebook 05): :class:`ResidualBlock` (ResNet),
+  :class:`DepthwiseSeparableConv` (MobileNet), :class:`SEBlock` (squeeze-and-excitation).
+* :func:`small_net`: four small networks of one family each (``"plain"``, ``"vgg"``,
+  ``"resnet"``, ``"separable"``) for a comparison under one budget, built by one private
+  builder so that only the block type differs.
+* :func:`count_params`, :func:`count_flops`: the two costs in every architecture table.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .shapes import conv_output_size
+
+POOLS = ("max", "avg", "none")
+KINDS = ("plain", "vgg", "resnet", "separable")
+
+
+@dataclass
+class ClassicCNNConfig:
+    """Settings of :func:`classic_cnn`: ``[[Conv->ReLU]xN -> Pool]xM -> [FC->ReLU]xK -> FC``."""
+
+    in_channels: int = 1  # 1 for gray images (Animal-MNIST), 3 for RGB
+    image_size: int = 28  # input height = width; fixes the flatten size
+    num_classes: int = 10  # outputs of the last FC layer (logits)
+    channels: tuple[int, ...] = (32, 64)  # conv width of each stage; M = len(channels)
+    convs_per_stage: int = 2  # N: Conv->ReLU pairs before each pool
+    kernel_size: int = 3  # odd, with padding k//2 a conv keeps the size; only pools shrink
+    pool: str = "max"  # "max", "avg" or "none" (halves H and W after every stage, or not)
+    hidden: tuple[int, ...] = (128,)  # width of each FC->ReLU layer; K = len(hidden)
+    batch_norm: bool = False  # Conv -> BatchNorm -> ReLU (notebook 04 measures the effect)
+    dropout: float = 0.0  # dropout before every FC layer; 0 switches it off
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "image_size", "num_classes", "convs_per_stage", "kernel_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (padding k//2 keeps the size), got {self.kernel_size}")
+        self.channels, self.hidden = tuple(self.channels), tuple(self.hidden)
+        for name in ("channels", "hidden"):
+            values = getattr(self, name)
+            if not all(isinstance(c, int) and c >= 1 for c in values):
+                raise ValueError(f"{name} must be a tuple of positive ints, got {values!r}")
+        if not self.channels:
+            raise ValueError("channels must name at least one stage, got ()")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+
+    def feature_size(self) -> int:
+        """Height (= width) of the last feature map, e.g. 28 -> 14 -> 7 for two pooled stages.
+
+        Raises:
+            ValueError: the image is too small for this many pooling stages.
+        """
+        size = self.image_size
+        for stage in range(len(self.channels)):
+            if self.pool != "none":
+                if size < 2:
+                    raise ValueError(f"image_size={self.image_size} is too small for {len(self.channels)} pooled "
+                                     f"stages: the feature map is {size}x{size} before stage {stage + 1}'s pool; "
+                                     "use fewer stages, pool='none' or a larger image")
+                size = conv_output_size(size, 2, 2)
+        return size
+
+
+def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> nn.Sequential:
+    """Build ``[[Conv->ReLU]xN -> Pool]xM -> [FC->ReLU]xK -> FC`` from a config.
+
+    Args:
+        config: a :class:`ClassicCNNConfig`; default ``ClassicCNNConfig()`` (2 stages of 2
+            convs, 32 and 64 channels, max pooling, one FC layer of 128).
+        **overrides: fields to change, e.g. ``classic_cnn(channels=(16,), pool="avg")``.
+
+    Returns:
+        ``nn.Sequential(features, flatten, classifier)`` mapping
+        ``(N, in_channels, image_size, image_size)`` to logits ``(N, num_classes)``. The
+        layer names (``features.stage1.conv1`` ...) show up in :func:`~course_utils.shapes.trace`.
+    """
+    if config is None:
+        config = ClassicCNNConfig(**overrides)
+    elif not isinstance(config, ClassicCNNConfig):
+        raise TypeError(f"config must be a ClassicCNNConfig, got {type(config).__name__}")
+    elif overrides:
+        config = ClassicCNNConfig(**{**config.__dict__, **overrides})
+    features = nn.Sequential()
+    c_in = config.in_channels
+    for s, c_out in enumerate(config.channels, start=1):
+        stage = nn.Sequential()
+        for i in range(1, config.convs_per_stage + 1):
+            # (N, c_in, H, W) -> (N, c_out, H, W): padding k//2 keeps the size
+            stage.add_module(f"conv{i}", nn.Conv2d(c_in, c_out, config.kernel_size, padding=config.kernel_size // 2,
+                                                   bias=not config.batch_norm))
+            if config.batch_norm:
+                stage.add_module(f"bn{i}", nn.BatchNorm2d(c_out))
+            stage.add_module(f"relu{i}", nn.ReLU())
+            c_in = c_out
+        if config.pool != "none":  # (N, C, H, W) -> (N, C, H//2, W//2)
+            stage.add_module("pool", nn.MaxPool2d(2) if config.pool == "max" else nn.AvgPool2d(2))
+        features.add_module(f"stage{s}", stage)
+    side = config.feature_size()
+    classifier = nn.Sequential()
+    width = c_in * side * side  # flatten size: channels x height x width of the last map
+    for k, h in enumerate(config.hidden, start=1):
+        if config.dropout:
+            classifier.add_module(f"drop{k}", nn.Dropout(config.dropout))
+        classifier.add_module(f"fc{k}", nn.Linear(width, h))
+        classifier.add_module(f"relu{k}", nn.ReLU())
+        width = h
+    if config.dropout:
+        classifier.add_module("drop_out", nn.Dropout(config.dropout))
+    classifier.add_module("out", nn.Linear(width, config.num_classes))  # (N, width) -> (N, num_classes)
+    return nn.Sequential(OrderedDict(features=features, flatten=nn.Flatten(), classifier=classifier))
+
+
+# ----------------------------------------------------------------------------------------
+# Blocks of the modern architectures
+
+def _check_channels(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_input(x: torch.Tensor, channels: int, who: str) -> None:
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"{who} expected a batch (N, {channels}, H, W), got shape {tuple(x.shape)}")
+
+
+def conv_bn_relu(c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    """``Conv2d -> BatchNorm2d -> ReLU`` with 'same'-style padding ``kernel_size // 2``.
+
+    Args:
+        c_in, c_out: input and output channels; kernel_size: odd; stride: 1 or 2;
+        groups: ``c_in`` for a depthwise convolution.
+
+    Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)`` (rounded up).
+    """
+    _check_channels(c_in=c_in, c_out=c_out, kernel_size=kernel_size, stride=stride, groups=groups)
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class ResidualBlock(nn.Module):
+    """ResNet's basic block (He et al., 2016): ``ReLU(F(x) + shortcut(x))``, ``F`` = two 3x3 convs.
+
+    Args:
+        c_in, c_out: channels in and out.
+        stride: 2 halves H and W (the shortcut then is a strided 1x1 conv + BN).
+        skip: ``False`` drops the shortcut (a plain two-conv block), for the gradient-flow
+            comparison in notebook 05.
+
+    Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, skip: bool = True) -> None:
+        super().__init__()
+        _check_channels(c_in=c_in, c_out=c_out, stride=stride)
+        self.c_in, self.skip = c_in, skip
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut: nn.Module = nn.Identity()
+        if skip and (stride != 1 or c_in != c_out):  # match the shape of F(x)
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, c_in, H, W) -> (N, c_out, H', W')``."""
+        _check_input(x, self.c_in, "ResidualBlock")
+        out = self.body(x)
+        if self.skip:
+            out = out + self.shortcut(x)  # the skip: gradients reach x unchanged through "+"
+        return self.relu(out)
+
+
+class DepthwiseSeparableConv(nn.Module):
+    """MobileNet's factorised conv (Howard et al., 2017): a depthwise kxk then a pointwise 1x1.
+
+    A full ``Conv2d(c_in, c_out, k)`` has ``c_in*c_out*k*k`` weights; this has
+    ``c_in*k*k + c_in*c_out``, about ``1/c_out + 1/k^2`` as many (8-9x fewer for k=3).
+
+    Args:
+        c_in, c_out: channels; kernel_size: odd; stride: 1 or 2 (in the depthwise conv).
+
+    Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1) -> None:
+        super().__init__()
+        _check_channels(c_in=c_in, c_out=c_out, kernel_size=kernel_size, stride=stride)
+        self.c_in = c_in
+        self.depthwise = conv_bn_relu(c_in, c_in, kernel_size, stride, groups=c_in)  # one kxk filter per channel
+        self.pointwise = conv_bn_relu(c_in, c_out, 1)  # mixes channels: a matrix multiply per pixel
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, c_in, H, W) -> (N, c_out, H', W')``."""
+        _check_input(x, self.c_in, "DepthwiseSeparableConv")
+        return self.pointwise(self.depthwise(x))
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): rescale each channel by a learned gate in (0, 1).
+
+    Squeeze: global average pool ``(N, C, H, W) -> (N, C)``; excite: ``C -> C/r -> C`` with
+    ReLU then sigmoid; multiply the input channel-wise.
+
+    Args:
+        channels: ``C``; reduction: ``r``, the bottleneck is ``max(1, C // r)`` wide.
+
+    Shape: ``(N, C, H, W) -> (N, C, H, W)``.
+    """
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        _check_channels(channels=channels, reduction=reduction)
+        self.channels = channels
+        hidden = max(1, channels // reduction)
+        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, hidden),
+                                  nn.ReLU(inplace=True), nn.Linear(hidden, channels), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W) -> (N, C, H, W)``, each channel times its gate."""
+        _check_input(x, self.channels, "SEBlock")
+        return x * self.gate(x)[:, :, None, None]  # (N, C) -> (N, C, 1, 1) broadcasts over H, W
+
+
+# ----------------------------------------------------------------------------------------
+# Small comparison networks (notebook 05)
+
+def _stage(kind: str, c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    """One stage of :func:`small_net`: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)``."""
+    if kind == "plain":  # one conv per stage, the cheapest
+        return conv_bn_relu(c_in, c_out, 3, stride)
+    if kind == "vgg":  # two stacked 3x3 convs: a 5x5 receptive field with fewer weights
+        return nn.Sequential(conv_bn_relu(c_in, c_out, 3, stride), conv_bn_relu(c_out, c_out, 3))
+    if kind == "resnet":
+        return nn.Sequential(ResidualBlock(c_in, c_out, stride))
+    return nn.Sequential(DepthwiseSeparableConv(c_in, c_out, 3, stride), DepthwiseSeparableConv(c_out, c_out, 3))
+
+
+def small_net(kind: str, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 1,
+              num_classes: int = 10) -> nn.Sequential:
+    """A small CNN of one family for a fair comparison: stem, one stage per width, global pool, FC.
+
+    Every stage after the first halves H and W (stride 2). Only the stage type changes:
+
+    * ``"plain"``: one Conv-BN-ReLU per stage;
+    * ``"vgg"``: two stacked 3x3 Conv-BN-ReLU per stage;
+    * ``"resnet"``: one :class:`ResidualBlock` (two convs and a skip) per stage;
+    * ``"separable"``: two :class:`DepthwiseSeparableConv` per stage (MobileNet-style).
+
+    Args:
+        kind: one of ``"plain"``, ``"vgg"``, ``"resnet"``, ``"separable"``.
+        widths: channels of each stage.
+        in_channels: 1 for gray, 3 for RGB.
+        num_classes: outputs.
+
+    Returns:
+        A model mapping ``(N, in_channels, H, W)`` (any H, W >= 4) to logits ``(N, num_classes)``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    widths = tuple(widths)
+    if not widths:
+        raise ValueError("widths must name at least one stage, got ()")
+    _check_channels(in_channels=in_channels, num_classes=num_classes, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+    layers: list[nn.Module] = [conv_bn_relu(in_channels, widths[0], 3)]  # stem: (N, C_in, H, W) -> (N, w0, H, W)
+    c_in = widths[0]
+    for i, c_out in enumerate(widths):
+        layers.append(_stage(kind, c_in, c_out, stride=1 if i == 0 else 2))
+        c_in = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]  # (N, C, h, w) -> (N, classes)
+    return nn.Sequential(*layers)
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (weights and biases) of ``model``.
+
+    Args:
+        model: any ``nn.Module``.
+        trainable_only: count only parameters with ``requires_grad``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Floating-point operations of one forward pass, counted by ``torch.utils.flop_counter``.
+
+    One multiply-add counts as 2 FLOPs (so FLOPs = 2 x MACs; papers often quote MACs).
+    Convolutions and matrix multiplies are counted; BatchNorm, ReLU, pooling are not.
+
+    Args:
+        model: any ``nn.Module``; evaluated in eval mode (its mode is restored).
+        input_shape: e.g. ``(1, 1, 28, 28)``; use batch size 1 for per-image FLOPs.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(input_shape, tuple) or not all(isinstance(s, int) and s >= 1 for s in input_shape):
+        raise ValueError(f"input_shape must be a tuple of positive ints, e.g. (1, 1, 28, 28), got {input_shape!r}")
+    param = next(model.parameters(), None)
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(torch.zeros(input_shape, device=param.device if param is not None else "cpu"))
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops())
