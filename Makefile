@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab test unit notebooks benchmark release grade clean
+.PHONY: setup lab test unit notebooks benchmark release grade grade-check clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,22 @@ notebooks: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/loop_overhead.py
+
+# Homework with nbgrader (see README, "For instructors"). The course folder homework/
+# is never committed. NB=notebooks/03_x.ipynb for one notebook.
+HOMEWORK ?= homework
+release: $(STAMP)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) check $(NB)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) release $(NB)
+
+# Grade SUBMITTED/<student>/NN_x.ipynb (default $(HOMEWORK)/submitted): table + $(HOMEWORK)/scores.csv
+grade: $(STAMP)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) grade $(SUBMITTED)
+
+# Slow: grade every notebook's solution, untouched release and a broken copy (not in `make test`).
+grade-check: $(STAMP)
+	CONVNETS_QUICK=1 CONVNETS_GRADE_ALL=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
+		$(BIN)/python -m pytest tests/test_homework.py --durations=10 $(ARGS)
 
 clean:
 	rm -rf .cache build *.egg-info
