@@ -166,8 +166,8 @@ def draw_convolution_gallery(settings: Sequence[dict[str, Any]], ncols: int = 2,
                           f"D={s['dilation']}", fontsize=9)
         pair[1].set_title(pair[1].get_title(), fontsize=9)
         for ax in pair:
-            ax.set_xlabel("")
-            ax.set_ylabel("")
+            ax.set_xlabel("column", fontsize=8)
+            ax.set_ylabel("row", fontsize=8)
     for ax in axes.flat[2 * len(settings):]:
         ax.axis("off")
     fig.suptitle("which input cells (dark blue) feed the chosen output cell (dark green); grey: read by no output")
