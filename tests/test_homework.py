@@ -31,8 +31,9 @@ import homework  # noqa: E402
 
 pytest.importorskip("nbgrader", reason="nbgrader is needed for the homework tools: pip install -e '.[test]'")
 
-# The notebooks the issue asks for; those not written yet are skipped, not failed.
-EXPECTED = ["01", "02", "03", "04", "05", "06", "07"]
+# The notebooks the issue asks for (those not written yet are skipped, not failed) and any newer.
+EXPECTED = sorted({"01", "02", "03", "04", "05", "06", "07"} |
+                  {p.name[:2] for p in homework.course_notebooks() if p.name[:2] != "00"})
 GRADE_ALL = os.environ.get("CONVNETS_GRADE_ALL") == "1"
 
 
@@ -180,15 +181,29 @@ def _check_release(source: Path, released: Path) -> None:
             assert after.metadata.nbgrader.get("locked"), f"{meta['grade_id']}: test cell not locked"
 
 
-def test_release_of_every_course_notebook(tmp_path):
-    notebooks = homework.course_notebooks()
-    assert notebooks, "no notebooks/NN_*.ipynb found"
-    config = homework.HomeworkConfig(tmp_path / "course")
-    released = homework.release(notebooks, config)
-    assert [p.name for p in released] == [p.name for p in notebooks]
-    for source, out in zip(notebooks, released):
-        assert out == tmp_path / "course" / "release" / source.stem / source.name
-        _check_release(source, out)
+@pytest.fixture(scope="module")
+def course_release(tmp_path_factory) -> dict[str, Path | Exception]:
+    """Release every course notebook once (cheap: no execution): stem -> released path or error."""
+    config = homework.HomeworkConfig(tmp_path_factory.mktemp("release") / "course")
+    result: dict[str, Path | Exception] = {}
+    for nb in homework.course_notebooks():
+        try:
+            (result[nb.stem],) = homework.release([nb], config)
+        except (RuntimeError, ValueError) as err:
+            result[nb.stem] = err
+    return result
+
+
+@pytest.mark.parametrize("number", ["00", *EXPECTED])
+def test_release_of_course_notebook(course_release, number):
+    source = _course(number)
+    released = course_release[source.stem]
+    if isinstance(released, Exception):
+        problems = "\n  ".join(homework.check_format(source, 0).problems)
+        pytest.fail(f"the student version of {source.name} could not be built: {released}\n  {problems}")
+    assert released.name == source.name and released.parent.name == source.stem
+    assert released.parent.parent.name == "release"
+    _check_release(source, released)
 
 
 def test_release_rejects_bad_input(tmp_path):
@@ -282,7 +297,8 @@ def test_grade_fixture_three_ways(tmp_path):
 
 def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     """A cell that hangs scores 0 (the rest is graded); a kernel that dies or a file that is
-    not a notebook scores 0 everywhere (nbgrader gives up on it), and grading goes on."""
+    not a notebook scores 0 everywhere (nbgrader gives up on it), and grading goes on; an
+    edited test cell is put back before grading."""
     source = make_fixture(tmp_path / "src")
     config = homework.HomeworkConfig(tmp_path / "course", cell_timeout=3)
     slow = _cells()
@@ -292,12 +308,17 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     dead[11].source = dead[11].source.replace(homework.SOLUTION_BEGIN, homework.SOLUTION_BEGIN + "\n    import os; os._exit(1)")
     dead[12].source = "squares(3)"
     make_fixture(tmp_path / "inbox" / "crasher", dead)
+    cheat = _cells()
+    cheat[3].source = "def out_size(n, k, p=0, s=1):\n    return 0"
+    cheat[4].source = "pass  # the tests were in the way"
+    make_fixture(tmp_path / "inbox" / "cheater", cheat)
     (tmp_path / "inbox" / "garbage").mkdir()
     (tmp_path / "inbox" / "garbage" / source.name).write_text("this is not a notebook")
     scores = {(s.student, s.grade_id): s.score for s in homework.grade(tmp_path / "inbox", config, tmp_path / "src")}
     assert [scores[("slowpoke", f"98-ex{i}-test")] for i in (1, 2, 3)] == [2, 0, 3]
     assert [scores[("crasher", f"98-ex{i}-test")] for i in (1, 2, 3)] == [0, 0, 0]
     assert [scores[("garbage", f"98-ex{i}-test")] for i in (1, 2, 3)] == [0, 0, 0]
+    assert scores[("cheater", "98-ex1-test")] == 0, "a locked test cell must be restored before grading"
     err = capsys.readouterr().err
     assert "could not grade crasher/98_fixture, scored 0" in err and "could not grade garbage/98_fixture" in err
 
@@ -348,3 +369,18 @@ def test_command_line(tmp_path, capsys):
     assert (tmp_path / "course" / "release" / "98_fixture" / "98_fixture.ipynb").is_file()
     assert homework.main(["--course-dir", course, "grade", str(tmp_path / "nope")]) == 1
     assert "expected a folder of submissions" in capsys.readouterr().err
+
+
+def test_lecture_copies_have_slides(tmp_path):
+    cells = _cells()
+    cells.insert(1, nbf.v4.new_markdown_cell("## 1. A section"))
+    cells[2].metadata["slideshow"] = {"slide_type": "skip"}
+    source = make_fixture(tmp_path / "src", cells)
+    config = homework.HomeworkConfig(tmp_path / "course")
+    (out,) = homework.lecture([source], config)
+    kinds = [c.metadata.slideshow.slide_type for c in nbf.read(out, 4).cells]
+    assert kinds[:5] == ["slide", "slide", "skip", "subslide", "-"], kinds
+    assert kinds.count("subslide") == 3  # one per "### Exercise"
+    html = out.with_name("98_fixture.slides.html").read_text()
+    assert "reveal" in html and "A section" in html
+    assert nbf.read(source, 4).cells[0].metadata.get("slideshow") is None, "the source must stay untouched"

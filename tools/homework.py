@@ -8,6 +8,7 @@ module is a thin wrapper over nbgrader's Python API (``NbGraderAPI`` with an exp
     python tools/homework.py check   [NB ...]   # exercise format of notebooks 01+ (AUTHORING.md)
     python tools/homework.py release [NB ...]   # student versions -> homework/release/<NN_x>/
     python tools/homework.py grade   [FOLDER]   # grade submissions, print a score table, write CSV
+    python tools/homework.py lecture [NB ...]   # slide-ready copies for a lecture -> homework/lecture/
 
 The course folder (``--course-dir``, default ``homework``, never committed) has
 nbgrader's standard layout::
@@ -262,7 +263,15 @@ def _api(config: HomeworkConfig):
 
 def _check(result: dict, what: str) -> None:
     if not result.get("success"):
-        raise RuntimeError(f"nbgrader failed to {what}:\n{result.get('error') or result.get('log')}")
+        raise RuntimeError(f"nbgrader failed to {what}: {_reason(result)}")
+
+
+def _reason(result: dict) -> str:
+    """The root cause in nbgrader's captured log and traceback (e.g. 'RuntimeError: no end ...')."""
+    lines = f"{result.get('log') or ''}\n{result.get('error') or ''}".splitlines()
+    causes = [ln.strip() for ln in lines if re.match(r"\s*[A-Za-z_.]*(Error|Exception): ", ln)
+              and "NbGraderException" not in ln]
+    return causes[0] if causes else (lines[-1].strip() if lines else "unknown error")
 
 
 def _assignment_id(path: Path) -> str:
@@ -308,6 +317,49 @@ def _release(paths: list[Path], config: HomeworkConfig) -> list[Path]:
         out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         released.append(out)
     return released
+
+
+def lecture(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None,
+            html: bool = True) -> list[Path]:
+    """Lecture copies of notebooks, with slide metadata, for a live slideshow or HTML slides.
+
+    A markdown cell starting with a ``#``/``##`` heading opens a slide, one with ``###`` a
+    sub-slide (below it); every other cell continues the current one. Slide types already in
+    a cell are kept. The copies keep the stored outputs; present them live with the
+    ``jupyterlab-rise`` extension or as the reveal.js HTML written next to them.
+
+    Args:
+        notebooks: ``.ipynb`` paths (default: every ``notebooks/NN_*.ipynb``).
+        config: where (``<course_dir>/lecture/``; default :class:`HomeworkConfig`).
+        html: also write ``<NN_x>.slides.html`` (reveal.js is loaded from a CDN when shown).
+
+    Returns:
+        Paths of the lecture notebooks.
+    """
+    import nbformat
+
+    config = config or HomeworkConfig()
+    paths = [Path(p) for p in (course_notebooks() if notebooks is None else notebooks)]
+    for path in paths:
+        _read(path)
+    out_dir = config.course_dir / "lecture"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
+            kind = "slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"###\s", first) else "-"
+            cell.metadata.setdefault("slideshow", {}).setdefault("slide_type", kind)
+        out = out_dir / path.name
+        nbformat.write(nb, out)
+        if html:
+            from nbconvert import SlidesExporter
+
+            body, _ = SlidesExporter(reveal_scroll=True).from_notebook_node(nb)
+            out.with_name(path.stem + ".slides.html").write_text(body, encoding="utf-8")
+        written.append(out)
+    return written
 
 
 def _find_submissions(folder: Path) -> Iterator[tuple[str, str, Path]]:
@@ -404,9 +456,7 @@ def _grade(submissions: list[tuple[str, str, Path]], sources: dict[str, Path],
         result = api.autograde(assignment, student, force=True, create=True)
         if not result.get("success"):  # nbgrader could not grade it at all (e.g. not a notebook): 0 points
             failed.add((student, assignment))
-            error = (result.get("error") or result.get("log") or "").strip().splitlines()
-            print(f"warning: could not grade {student}/{assignment}, scored 0: {error[-1] if error else '?'}",
-                  file=sys.stderr)
+            print(f"warning: could not grade {student}/{assignment}, scored 0: {_reason(result)}", file=sys.stderr)
 
     scores = []
     with Gradebook(f"sqlite:///{config.course_dir / 'gradebook.db'}") as gb:
@@ -502,7 +552,7 @@ def write_csv(scores: Sequence[CellScore], path: Path | str) -> tuple[Path, Path
 # --------------------------------------------------------------------------- command line
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``check``, ``release`` and ``grade`` (see the module docstring).
+    """Command line: ``check``, ``release``, ``grade`` and ``lecture`` (see the module docstring).
 
     Args:
         argv: arguments without the program name (default ``sys.argv[1:]``).
@@ -519,6 +569,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", type=Path)
     p = sub.add_parser("release", help="build the student versions")
     p.add_argument("notebooks", nargs="*", type=Path)
+    p = sub.add_parser("lecture", help="lecture copies with slide metadata (+ reveal.js HTML)")
+    p.add_argument("notebooks", nargs="*", type=Path)
+    p.add_argument("--no-html", action="store_true", help="only the notebooks, no HTML slides")
     p = sub.add_parser("grade", help="grade a folder of submissions")
     p.add_argument("submitted", nargs="?", type=Path, help="default: <course-dir>/submitted")
     p.add_argument("--csv", type=Path, help="default: <course-dir>/scores.csv")
@@ -544,6 +597,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(out.relative_to(config.course_dir.parent) if out.is_relative_to(config.course_dir.parent)
                       else out)
             print(f"student versions in {config.course_dir / 'release'}")
+            return 0
+        if args.command == "lecture":
+            for out in lecture(args.notebooks or None, config, html=not args.no_html):
+                print(out)
             return 0
         scores = grade(args.submitted, config)
         print(format_table(*score_table(scores)))
