@@ -312,6 +312,7 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     cheat[3].source = "def out_size(n, k, p=0, s=1):\n    return 0"
     cheat[4].source = "pass  # the tests were in the way"
     make_fixture(tmp_path / "inbox" / "cheater", cheat)
+    make_fixture(tmp_path / "inbox" / "cheater", name="98_fixture-Copy1.ipynb")  # skipped with a warning
     (tmp_path / "inbox" / "garbage").mkdir()
     (tmp_path / "inbox" / "garbage" / source.name).write_text("this is not a notebook")
     scores = {(s.student, s.grade_id): s.score for s in homework.grade(tmp_path / "inbox", config, tmp_path / "src")}
@@ -321,6 +322,7 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     assert scores[("cheater", "98-ex1-test")] == 0, "a locked test cell must be restored before grading"
     err = capsys.readouterr().err
     assert "could not grade crasher/98_fixture, scored 0" in err and "could not grade garbage/98_fixture" in err
+    assert "skipped" in err and "98_fixture-Copy1.ipynb: not a course notebook" in err
 
 
 def test_grade_rejects_bad_input(tmp_path):
@@ -331,7 +333,7 @@ def test_grade_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="found no submissions"):
         homework.grade(tmp_path / "empty", config)
     make_fixture(tmp_path / "inbox" / "alice")
-    with pytest.raises(ValueError, match=r"unknown notebooks \['98_fixture'\]"):
+    with pytest.raises(ValueError, match=r"found no submission of a course notebook.*'00_start_here'"):
         homework.grade(tmp_path / "inbox", config, notebooks=ROOT / "notebooks")
     with pytest.raises(TypeError, match="CellScore"):
         homework.score_table([("alice", "01", "x", 1, 1)])

@@ -401,8 +401,9 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
     """Autograde every submission in a folder with nbgrader and return the cell scores.
 
     A submission that fails (a broken cell, an error, a timeout) still gets graded: its
-    failing test cells score 0. An assignment not yet released is released first from
-    ``notebooks``.
+    failing test cells score 0; one nbgrader cannot run at all (not a notebook, a dead
+    kernel) scores 0 with a warning. Notebooks that are not course notebooks are skipped
+    with a warning. An assignment not yet released is released first from ``notebooks``.
 
     Args:
         submitted: ``<student>/<NN_x>.ipynb`` or ``<student>/<NN_x>/<NN_x>.ipynb`` inside it
@@ -422,9 +423,13 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
         raise ValueError(f"found no submissions in {str(folder)!r}: expected <student>/<NN_x>.ipynb "
                          "or <student>/<NN_x>/<NN_x>.ipynb")
     sources = {p.stem: p for p in course_notebooks(notebooks)}
-    unknown = sorted({a for _, a, _ in submissions} - set(sources))
-    if unknown:
-        raise ValueError(f"submissions for unknown notebooks {unknown}; known: {sorted(sources)}")
+    for student, assignment, nb in submissions:
+        if assignment not in sources:  # e.g. "01_fc_vs_conv-Copy1.ipynb": not graded, but say so
+            print(f"warning: skipped {nb}: not a course notebook ({', '.join(sorted(sources))})", file=sys.stderr)
+    submissions = [s for s in submissions if s[1] in sources]
+    if not submissions:
+        raise ValueError(f"found no submission of a course notebook in {str(folder)!r}; "
+                         f"expected one of {sorted(sources)}")
 
     with _environment(CONVNETS_QUICK="1" if config.quick else None), warnings.catch_warnings():
         # nbgrader 0.9 on SQLAlchemy 2 warns about its own session handling: not the user's business
