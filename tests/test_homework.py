@@ -371,6 +371,21 @@ def test_command_line(tmp_path, capsys):
     assert (tmp_path / "course" / "release" / "98_fixture" / "98_fixture.ipynb").is_file()
     assert homework.main(["--course-dir", course, "grade", str(tmp_path / "nope")]) == 1
     assert "expected a folder of submissions" in capsys.readouterr().err
+    make_fixture(tmp_path / "inbox" / "alice")
+    (tmp_path / "inbox" / "bob" / "98_fixture").mkdir(parents=True)  # nbgrader's layout
+    shutil.copyfile(tmp_path / "course" / "release" / "98_fixture" / "98_fixture.ipynb",
+                    tmp_path / "inbox" / "bob" / "98_fixture" / "98_fixture.ipynb")
+    csv_path = tmp_path / "out" / "table.csv"
+    assert homework.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks",
+                          str(source.parent), "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:4] == ["student  98_fixture  total  max  percent",
+                                    "-------  ----------  -----  ---  -------",
+                                    "alice           6/6      6    6      100",
+                                    "bob             0/6      0    6        0"], out
+    assert csv_path.read_text().splitlines()[1] == "alice,6/6,6,6,100"
+    assert (tmp_path / "out" / "table_by_cell.csv").read_text().splitlines()[1] == "alice,98_fixture,98-ex1-test,2,2"
+    assert (tmp_path / "course" / "autograded" / "alice" / "98_fixture" / "98_fixture.ipynb").is_file()
 
 
 def test_lecture_copies_have_slides(tmp_path):

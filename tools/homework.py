@@ -582,6 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--csv", type=Path, help="default: <course-dir>/scores.csv")
     p.add_argument("--full", action="store_true", help="run submissions in full mode (slow)")
     p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    p.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="instructor notebooks (default notebooks/)")
     args = parser.parse_args(argv)
 
     config = HomeworkConfig(args.course_dir, quick=not getattr(args, "full", False),
@@ -599,15 +600,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if bad else 0
         if args.command == "release":
             for out in release(args.notebooks or None, config):
-                print(out.relative_to(config.course_dir.parent) if out.is_relative_to(config.course_dir.parent)
-                      else out)
+                print(os.path.relpath(out))
             print(f"student versions in {config.course_dir / 'release'}")
             return 0
         if args.command == "lecture":
             for out in lecture(args.notebooks or None, config, html=not args.no_html):
                 print(out)
             return 0
-        scores = grade(args.submitted, config)
+        scores = grade(args.submitted, config, notebooks=args.notebooks)
         print(format_table(*score_table(scores)))
         table, by_cell = write_csv(scores, args.csv or config.course_dir / "scores.csv")
         print(f"\nwrote {table} and {by_cell.name}")
