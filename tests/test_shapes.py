@@ -259,3 +259,14 @@ def test_effective_receptive_field():
         effective_receptive_field(model, torch.rand(1, 21, 21))
     with pytest.raises(ShapeError, match="channel must lie in 0..3"):
         effective_receptive_field(model, torch.rand(1, 1, 21, 21), channel=4)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("k, d, mode", [(4, 1, "zeros"), (2, 1, "zeros"), (4, 3, "zeros"), (3, 2, "reflect"),
+                                        (4, 1, "circular")])
+def test_receptive_field_of_same_padding_with_even_kernels(k, d, mode):
+    model = nn.Sequential(nn.Conv2d(1, 1, k, padding="same", dilation=d, padding_mode=mode))
+    table = receptive_field(model, 12)
+    measured = measure_receptive_field(model, (1, 1, 12, 12), (5, 5))
+    assert table[-1].output_size == (12, 12)
+    assert table.window(5, 5) == (measured.rows, measured.cols)
