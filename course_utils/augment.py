@@ -61,7 +61,8 @@ def gallery(
         raise ValueError(f"samples must be >= 1, got {samples}")
     torch.manual_seed(seed)
     rows = len(transforms)
-    fig, axes = plt.subplots(rows, samples + 1, figsize=(size * (samples + 1), size * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, samples + 1, figsize=(size * (samples + 1) + 2.5, size * rows),
+                             squeeze=False)  # + 2.5 inches for the row titles
     for r, (name, tf) in enumerate(transforms.items()):
         views = [image] + [tf(image) for _ in range(samples)]
         for c, view in enumerate(views):
