@@ -194,34 +194,47 @@ def explorer(image: torch.Tensor, presets: Mapping[str, dict] | None = None, siz
     except ImportError:
         return fig, None
 
-    def show(angle, scale, shift_x, hflip, brightness, contrast, saturation, hue, blur_sigma, erase):
-        f, ax = plt.subplots(1, 2, figsize=(2 * size * 1.5, size * 1.5))
-        ax[0].imshow(_to_hwc(image), cmap="gray", vmin=0, vmax=1)
-        ax[0].set_title("original")
-        out = apply_params(image, angle=angle, scale=scale, translate=(shift_x, 0), hflip=hflip,
-                           brightness=brightness, contrast=contrast, saturation=saturation, hue=hue,
-                           blur_sigma=blur_sigma, erase=erase)
-        ax[1].imshow(_to_hwc(out), cmap="gray", vmin=0, vmax=1)
-        ax[1].set_title("augmented")
-        for a in ax:
-            a.axis("off")
-        plt.show()
-
+    # The live view is a PNG in a W.Image updated by slider callbacks: no matplotlib and no
+    # Output capture in the kernel, so executing the cell (nbconvert, nbval) never waits on a frontend.
     w = image.shape[-1]
-    widget = W.interactive(
-        show,
-        angle=W.FloatSlider(0, min=-180, max=180, step=5, description="angle"),
-        scale=W.FloatSlider(1, min=0.5, max=2, step=0.05, description="scale"),
-        shift_x=W.IntSlider(0, min=-w // 2, max=w // 2, step=1, description="shift x"),
-        hflip=W.Checkbox(False, description="flip"),
-        brightness=W.FloatSlider(1, min=0, max=2, step=0.05, description="brightness"),
-        contrast=W.FloatSlider(1, min=0, max=2, step=0.05, description="contrast"),
-        saturation=W.FloatSlider(1, min=0, max=2, step=0.05, description="saturation"),
-        hue=W.FloatSlider(0, min=-0.5, max=0.5, step=0.02, description="hue"),
-        blur_sigma=W.FloatSlider(0, min=0, max=5, step=0.25, description="blur sigma"),
-        erase=W.FloatSlider(0, min=0, max=0.8, step=0.05, description="erase"),
-    )
+    sliders = {
+        "angle": W.FloatSlider(0, min=-180, max=180, step=5, description="angle"),
+        "scale": W.FloatSlider(1, min=0.5, max=2, step=0.05, description="scale"),
+        "shift_x": W.IntSlider(0, min=-w // 2, max=w // 2, step=1, description="shift x"),
+        "hflip": W.Checkbox(False, description="flip"),
+        "brightness": W.FloatSlider(1, min=0, max=2, step=0.05, description="brightness"),
+        "contrast": W.FloatSlider(1, min=0, max=2, step=0.05, description="contrast"),
+        "saturation": W.FloatSlider(1, min=0, max=2, step=0.05, description="saturation"),
+        "hue": W.FloatSlider(0, min=-0.5, max=0.5, step=0.02, description="hue"),
+        "blur_sigma": W.FloatSlider(0, min=0, max=5, step=0.25, description="blur sigma"),
+        "erase": W.FloatSlider(0, min=0, max=0.8, step=0.05, description="erase"),
+    }
+    side = int(size * 100)
+    view = W.Image(value=_png(image), format="png", width=side, height=side)
+
+    def update(_change=None) -> None:
+        p = {k: s.value for k, s in sliders.items()}
+        p["translate"] = (p.pop("shift_x"), 0)
+        view.value = _png(apply_params(image, **p))
+
+    for s in sliders.values():
+        s.observe(update, names="value")
+    original = W.Image(value=_png(image), format="png", width=side, height=side)
+    widget = W.HBox([W.VBox(list(sliders.values())), W.VBox([W.Label("original"), original]),
+                     W.VBox([W.Label("augmented"), view])])
     return fig, widget
+
+
+def _png(image: torch.Tensor) -> bytes:
+    """(C, H, W) tensor in [0, 1] -> PNG bytes, for ipywidgets.Image."""
+    import io
+
+    from PIL import Image
+
+    arr = (_to_hwc(image) * 255).round().astype("uint8")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def random_affine_batch(

@@ -109,3 +109,12 @@ def test_predict_tta_averages_probabilities():
         augment.predict_tta(model, x[0])
     with pytest.raises(ValueError, match="at least one"):
         augment.predict_tta(model, x, views=[])
+
+
+def test_explorer_sliders_update_the_view():
+    img = data.load_photo("chelsea", size=32)[:, :, :32]
+    _, widget = augment.explorer(img, presets={"a": {}})
+    sliders, _, (label, view) = widget.children[0].children, widget.children[1], widget.children[2].children
+    before = view.value
+    sliders[3].value = True  # flip
+    assert bytes(view.value) != bytes(before) and bytes(view.value).startswith(b"\x89PNG")
