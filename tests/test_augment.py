@@ -29,10 +29,12 @@ def test_random_affine_rotation_matches_torchvision():
     out = augment.random_affine_batch(x, degrees=1e-9)  # ~no rotation: sanity of the grid
     assert torch.allclose(out, x, atol=1e-4)
     # a 90-degree rotation of a symmetric bar is the horizontal bar, as torchvision rotates it
-    theta90 = augment.random_affine_batch(x.expand(64, -1, -1, -1).clone(), degrees=90)
+    # 512 seeded draws in [-90, 90]: the closest to +90 is within a fraction of a degree
+    theta90 = augment.random_affine_batch(x.expand(512, -1, -1, -1).clone(), degrees=90,
+                                          generator=torch.Generator().manual_seed(0))
     ref = TF.rotate(x, 90)
     best = min((t - ref[0]).abs().max().item() for t in theta90)
-    assert best < 0.35  # the closest draw to +90 degrees looks like torchvision's rotation
+    assert best < 0.1  # the closest draw to +90 degrees looks like torchvision's rotation
 
 
 def test_random_affine_shift_is_per_image_and_repeatable():
