@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# (as root, e.g. in a container or on Colab, Jupyter needs --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 # The whole suite: unit tests + every notebook executed by nbval in quick mode.
 test: $(STAMP)

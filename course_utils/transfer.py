@@ -1,6 +1,6 @@
 """Transfer learning: count and freeze parameters, swap the classifier head, cached features.
 
-* :func:`count_parameters`, :func:`freeze`, :func:`unfreeze`: what will train.
+* :func:`freeze`, :func:`unfreeze` (and ``count_params``, from :mod:`course_utils.models`): what will train.
 * :func:`last_linear` / :func:`replace_head`: find a network's final ``nn.Linear`` and swap
   it for a new one with your number of classes (works for timm and torchvision models).
 * :func:`param_groups`: a lower learning rate for the backbone than for the new head.
@@ -19,37 +19,25 @@ import torch
 from torch import nn
 
 from . import settings
+from .models import count_params  # one parameter counter for the whole course
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalar parameters of ``model``.
-
-    Args:
-        model: any ``nn.Module``.
-        trainable_only: count only parameters with ``requires_grad=True`` (those an
-            optimizer would update).
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+def _set_trainable(module: nn.Module, flag: bool) -> nn.Module:
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
+    for p in module.parameters():
+        p.requires_grad_(flag)
+    return module
 
 
 def freeze(module: nn.Module) -> nn.Module:
     """Set ``requires_grad=False`` on every parameter of ``module`` (in place); returns it."""
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module
+    return _set_trainable(module, False)
 
 
 def unfreeze(module: nn.Module) -> nn.Module:
     """Set ``requires_grad=True`` on every parameter of ``module`` (in place); returns it."""
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
-    for p in module.parameters():
-        p.requires_grad_(True)
-    return module
+    return _set_trainable(module, True)
 
 
 def last_linear(model: nn.Module) -> tuple[str, nn.Linear]:

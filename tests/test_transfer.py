@@ -13,14 +13,14 @@ def small_net() -> nn.Module:
 def test_count_freeze_unfreeze():
     net = small_net()
     total = sum(p.numel() for p in net.parameters())
-    assert transfer.count_parameters(net) == total == 4 * 27 + 4 + 4 * 6 + 6 + 6 * 10 + 10
+    assert transfer.count_params(net) == total == 4 * 27 + 4 + 4 * 6 + 6 + 6 * 10 + 10
     transfer.freeze(net)
-    assert transfer.count_parameters(net, trainable_only=True) == 0
-    assert transfer.count_parameters(net) == total
+    assert transfer.count_params(net, trainable_only=True) == 0
+    assert transfer.count_params(net) == total
     transfer.unfreeze(net[4])
-    assert transfer.count_parameters(net, trainable_only=True) == 4 * 6 + 6 + 6 * 10 + 10
+    assert transfer.count_params(net, trainable_only=True) == 4 * 6 + 6 + 6 * 10 + 10
     with pytest.raises(TypeError, match="nn.Module"):
-        transfer.count_parameters("net")
+        transfer.count_params("net")
     with pytest.raises(TypeError, match="nn.Module"):
         transfer.freeze(None)
 
