@@ -21,6 +21,7 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -207,7 +208,7 @@ def load_photo(name: str, size: int | None = None, gray: bool = False) -> torch.
         ``horse`` are gray photos: they come back with 3 equal channels unless ``gray``).
     """
     _check_choice("photo", name, PHOTOS)
-    return _read_image(verified_path(f"photos/{name}.png"), size, gray)
+    return read_image(verified_path(f"photos/{name}.png"), size, gray)
 
 
 def load_image_file(path: str | Path, size: int | None = None, gray: bool = False) -> torch.Tensor:
@@ -215,20 +216,32 @@ def load_image_file(path: str | Path, size: int | None = None, gray: bool = Fals
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no image file at {path}")
-    return _read_image(path, size, gray)
+    return read_image(path, size, gray)
 
 
-def _read_image(path: Path, size: int | None, gray: bool) -> torch.Tensor:
+def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = False,
+               name: str | None = None) -> torch.Tensor:
+    """Decode an image file or an open binary stream (e.g. an upload's bytes in ``io.BytesIO``).
+
+    Args:
+        source: a path, or a binary file-like object.
+        size: resize so the shorter side is ``size`` pixels (aspect ratio kept).
+        gray: one channel (luminance) instead of RGB.
+        name: what to call the source in error messages (default: the path).
+
+    Returns:
+        ``(3, H, W)`` or ``(1, H, W)`` float in ``[0, 1]``.
+    """
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2 import functional as TF
 
     if size is not None and size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             img = TF.pil_to_tensor(im.convert("L" if gray else "RGB"))  # (C, H, W) uint8
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"could not decode {path} as an image (PNG, JPEG, GIF, WEBP...): {err}") from err
+        raise ValueError(f"could not decode {name or source} as an image (PNG, JPEG, GIF, WEBP...): {err}") from err
     if size is not None:
         img = TF.resize(img, size, antialias=True)
     return img.float().div_(255)

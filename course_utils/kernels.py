@@ -21,6 +21,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from .data import read_image
+
 _PRESETS: dict[str, list[list[float]]] = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
     "box blur": [[1 / 9] * 3] * 3,
@@ -166,21 +168,9 @@ def decode_image(content: bytes, size: int | None = None) -> torch.Tensor:
         content: the raw file content, e.g. from an ``ipywidgets.FileUpload``.
         size: resize so the shorter side is ``size`` pixels (aspect ratio kept).
     """
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2 import functional as TF
-
     if not isinstance(content, (bytes, bytearray, memoryview)):
         raise TypeError(f"content must be bytes, got {type(content).__name__}")
-    if size is not None and size < 1:
-        raise ValueError(f"size must be >= 1, got {size}")
-    try:
-        with Image.open(io.BytesIO(bytes(content))) as im:
-            img = TF.pil_to_tensor(im.convert("RGB"))  # (3, H, W) uint8
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"could not decode the content as an image (PNG, JPEG, ...): {err}") from err
-    if size is not None:
-        img = TF.resize(img, size, antialias=True)
-    return img.float().div_(255)
+    return read_image(io.BytesIO(bytes(content)), size, name="the uploaded content")
 
 
 class KernelPlayground:
