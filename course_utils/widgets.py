@@ -25,11 +25,6 @@ _INPUT, _PAD, _READ, _UNUSED = "#a6cee3", "#ffffff", "#1f78b4", "#d9d9d9"
 _OUTPUT, _CHOSEN = "#b2df8a", "#33a02c"
 
 
-def _check_setting(size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int:
-    """Output size of the setting (raises ShapeError when impossible)."""
-    return conv_output_size(size, kernel_size, stride, padding, dilation)
-
-
 def _cells_read(out_size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> set[int]:
     """Input positions (1D) read by at least one output position."""
     return {c for i in range(out_size) for c in conv_input_cells(i, kernel_size, stride, padding, dilation)}
@@ -72,7 +67,7 @@ def draw_convolution(
     ax_in, ax_out = axes
     fig = ax_in.figure
     try:
-        out = _check_setting(size, kernel_size, stride, padding, dilation)
+        out = conv_output_size(size, kernel_size, stride, padding, dilation)  # raises ShapeError when impossible
         error = None
     except ShapeError as err:
         if "must be an int" in str(err):
