@@ -14,6 +14,8 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.transfer`   head replacement, parameter counts, cached backbone features
 * :mod:`course_utils.kernels`    classic 3x3 image kernels, ``apply_kernel``, the kernel playground widget
 * :mod:`course_utils.widgets`    the convolution visualizer (sliders for H, K, S, P, D) and its static drawings
+* :mod:`course_utils.scenes`     animals on textured canvases with exact boxes, masks and keypoints
+* :mod:`course_utils.heatmaps`   objects as points: centre heatmaps encoded from boxes, peaks decoded to boxes
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models")
+_SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
+               "scenes", "heatmaps")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
-    from . import augment, data, kernels, models, plots, pretrained, settings, shapes, train, transfer, widgets  # noqa: F401
+    from . import (augment, data, heatmaps, kernels, models, plots, pretrained, scenes,  # noqa: F401
+                   settings, shapes, train, transfer, widgets)
 
 
 def __getattr__(name: str):

@@ -1,8 +1,9 @@
-"""Shape arithmetic: the conv output-size formula, a shape tracer, receptive fields.
+"""Shape arithmetic: the conv output-size formulas, a shape tracer, receptive fields.
 
 ``conv_output_size`` is the formula from the PyTorch docs,
 ``H_out = floor((H + 2P - D(K-1) - 1) / S + 1)``, with a clear error for settings that
-cannot work. ``trace`` runs a model on a dummy input and reports every layer's output
+cannot work; ``conv_transpose_output_size`` is its transposed-convolution counterpart,
+``H_out = (H - 1)S - 2P + D(K-1) + OP + 1``. ``trace`` runs a model on a dummy input and reports every layer's output
 shape and parameter count; when a layer fails it names that layer and the shape it got,
 instead of a bare matmul error.
 
@@ -65,6 +66,45 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
             f"has only {size + 2 * padding} (size={size}, padding={padding}); use a smaller kernel or "
             "dilation, more padding, or a larger input"
         )
+    return out
+
+
+
+def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a transposed convolution (``nn.ConvTranspose2d``) along one dimension.
+
+    ``(size - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1``
+
+    It inverts :func:`conv_output_size` as far as shapes go: a convolution with the same
+    ``K, S, P, D`` maps the output length back to ``size``. Because that convolution
+    floors, several input lengths map to the same output when ``stride > 1``;
+    ``output_padding`` (``< max(stride, dilation)``, PyTorch's rule) picks which one.
+
+    Args:
+        size: input length ``H`` (or ``W``) >= 1.
+        kernel_size: ``K`` >= 1; stride: ``S`` >= 1; padding: ``P`` >= 0 (removed from
+            both ends of the output); output_padding: ``OP`` >= 0 (added at one end);
+            dilation: ``D`` >= 1.
+
+    Raises:
+        ShapeError: an argument is out of range, ``output_padding`` is not smaller than
+            ``stride`` or ``dilation``, or the output would be smaller than 1.
+    """
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0), ("output_padding", output_padding, 0),
+                             ("dilation", dilation, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ShapeError(f"{name} must be an int >= {low}, got {value!r}")
+    if output_padding >= max(stride, dilation):
+        raise ShapeError(f"output_padding={output_padding} must be smaller than stride={stride} or "
+                         f"dilation={dilation} (PyTorch rule); it only chooses among the sizes a strided "
+                         "convolution maps to the same output")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if out < 1:
+        raise ShapeError(f"padding={padding} removes more than the {out + 2 * padding} output cells "
+                         f"(size={size}, kernel_size={kernel_size}, stride={stride}, dilation={dilation}); "
+                         "use less padding")
     return out
 
 

@@ -270,3 +270,44 @@ def test_receptive_field_of_same_padding_with_even_kernels(k, d, mode):
     measured = measure_receptive_field(model, (1, 1, 12, 12), (5, 5))
     assert table[-1].output_size == (12, 12)
     assert table.window(5, 5) == (measured.rows, measured.cols)
+
+
+# ---------------------------------------------------------------------------------------
+# transposed convolution: the formula against nn.ConvTranspose2d
+
+from course_utils.shapes import conv_transpose_output_size  # noqa: E402
+
+
+def test_transposed_formula_matches_torch_over_a_grid():
+    checked = refused = 0
+    for h, k, s, p, op, d in itertools.product([1, 2, 5, 8], [1, 2, 3, 4], [1, 2, 3], [0, 1, 2], [0, 1, 2], [1, 2]):
+        layer = nn.ConvTranspose2d(1, 1, k, s, p, op, dilation=d)
+        try:
+            expected = conv_transpose_output_size(h, k, s, p, op, d)
+        except ShapeError:
+            try:  # torch raises, or returns an empty output (size 0) that breaks the next layer
+                assert layer(torch.zeros(1, 1, h, h)).shape[-1] == 0, (h, k, s, p, op, d)
+            except RuntimeError:
+                pass
+            refused += 1
+            continue
+        assert layer(torch.zeros(1, 1, h, h)).shape[-1] == expected, (h, k, s, p, op, d)
+        checked += 1
+    assert checked > 300 and refused > 50
+
+
+def test_transposed_conv_undoes_the_conv_shape():
+    for h, k, s, p in itertools.product(range(4, 12), [2, 3, 4], [1, 2], [0, 1]):
+        out = conv_output_size(h, k, s, p)
+        back = {conv_transpose_output_size(out, k, s, p, op) for op in range(s)}
+        assert h in back, (h, k, s, p)
+
+
+def test_transposed_formula_refuses_bad_settings():
+    with pytest.raises(ShapeError, match="output_padding=2 must be smaller than stride=2 or dilation=1"):
+        conv_transpose_output_size(4, 3, stride=2, output_padding=2)
+    with pytest.raises(ShapeError, match="use less padding"):
+        conv_transpose_output_size(2, 3, padding=5)
+    with pytest.raises(ShapeError, match="stride must be an int >= 1"):
+        conv_transpose_output_size(4, 3, stride=0)
+    assert conv_transpose_output_size(4, 4, stride=2, padding=1) == 8  # the usual 2x upsampling layer
