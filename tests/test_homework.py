@@ -1,4 +1,4 @@
-"""Homework tooling (tools/homework.py over nbgrader): format, release, grading.
+"""Homework tooling (tools/homework_tools/ over nbgrader): format, release, grading.
 
 * Format: every course notebook from 01 on follows the exercise format (>= 3 exercises,
   unique grade_ids, points, solution markers). A notebook not written yet is skipped.
@@ -26,13 +26,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import homework  # noqa: E402
+from homework_tools import authoring, cli, grading, slides  # noqa: E402
+from homework_tools.scores import format_table, score_table, write_csv  # noqa: E402
+from homework_tools.config import HomeworkConfig  # noqa: E402
 
 pytest.importorskip("nbgrader", reason="nbgrader is needed for the homework tools: pip install -e '.[test]'")
 
 # The notebooks the issue asks for (those not written yet are skipped, not failed) and any newer.
 EXPECTED = sorted({"01", "02", "03", "04", "05", "06", "07"} |
-                  {p.name[:2] for p in homework.course_notebooks() if p.name[:2] != "00"})
+                  {p.name[:2] for p in authoring.course_notebooks() if p.name[:2] != "00"})
 GRADE_ALL = os.environ.get("CONVNETS_GRADE_ALL") == "1"
 
 
@@ -96,17 +98,17 @@ def _course(number: str) -> Path:
 
 @pytest.mark.parametrize("number", EXPECTED)
 def test_course_notebook_exercise_format(number):
-    fmt = homework.check_format(_course(number), min_exercises=3)
+    fmt = authoring.check_format(_course(number), min_exercises=3)
     assert not fmt.problems, f"{fmt.path.name} breaks notebooks/AUTHORING.md:\n  " + "\n  ".join(fmt.problems)
 
 
 def test_grade_ids_unique_across_course():
-    ids = [gid for nb in homework.course_notebooks() for gid in homework.check_format(nb, 0).points]
+    ids = [gid for nb in authoring.course_notebooks() for gid in authoring.check_format(nb, 0).points]
     assert len(ids) == len(set(ids)), f"grade_ids repeat across notebooks: {sorted(ids)}"
 
 
 def test_fixture_format_is_clean(tmp_path):
-    fmt = homework.check_format(make_fixture(tmp_path))
+    fmt = authoring.check_format(make_fixture(tmp_path))
     assert fmt.problems == []
     assert fmt.points == FIXTURE_POINTS and fmt.total_points == 6
 
@@ -114,7 +116,7 @@ def test_fixture_format_is_clean(tmp_path):
 def _broken(tmp_path, edit) -> list[str]:
     cells = _cells()
     edit(cells)
-    return homework.check_format(make_fixture(tmp_path, cells)).problems
+    return authoring.check_format(make_fixture(tmp_path, cells)).problems
 
 
 @pytest.mark.parametrize("edit, expected", [
@@ -142,18 +144,18 @@ def test_check_format_finds_violations(tmp_path, edit, expected):
 
 def test_check_format_rejects_bad_input(tmp_path):
     with pytest.raises(ValueError, match="expected a .ipynb notebook"):
-        homework.check_format(tmp_path / "notes.txt")
+        authoring.check_format(tmp_path / "notes.txt")
     with pytest.raises(ValueError, match="does not exist"):
-        homework.check_format(tmp_path / "01_missing.ipynb")
+        authoring.check_format(tmp_path / "01_missing.ipynb")
     (tmp_path / "01_bad.ipynb").write_text("{not json")
     with pytest.raises(ValueError, match="not valid notebook JSON"):
-        homework.check_format(tmp_path / "01_bad.ipynb")
+        authoring.check_format(tmp_path / "01_bad.ipynb")
     with pytest.raises(ValueError, match="min_exercises must be an int >= 0"):
-        homework.check_format(make_fixture(tmp_path), min_exercises=-1)
+        authoring.check_format(make_fixture(tmp_path), min_exercises=-1)
     with pytest.raises(ValueError, match="expected a folder of notebooks"):
-        homework.course_notebooks(tmp_path / "nope")
+        authoring.course_notebooks(tmp_path / "nope")
     with pytest.raises(ValueError, match="cell_timeout must be a positive"):
-        homework.HomeworkConfig(tmp_path, cell_timeout=0)
+        HomeworkConfig(tmp_path, cell_timeout=0)
 
 
 # --------------------------------------------------------------------------- release
@@ -162,7 +164,7 @@ def _check_release(source: Path, released: Path) -> None:
     """The student version hides every answer, keeps every test, raises in every stub."""
     src, out = nbf.read(source, 4), nbf.read(released, 4)
     text = released.read_text()
-    for marker in (homework.SOLUTION_BEGIN, homework.HIDDEN_BEGIN, "END HIDDEN TESTS"):
+    for marker in (authoring.SOLUTION_BEGIN, authoring.HIDDEN_BEGIN, "END HIDDEN TESTS"):
         assert marker not in text, f"{released.name}: {marker!r} left in the student version"
     assert "widgets" not in out.metadata, f"{released.name}: widget state left in the student version"
     assert len(out.cells) == len(src.cells)
@@ -172,10 +174,10 @@ def _check_release(source: Path, released: Path) -> None:
         meta = before.metadata.get("nbgrader", {})
         if meta.get("solution") and before.cell_type == "code":
             assert "raise NotImplementedError()" in after.source, f"{meta['grade_id']}: no stub in the release"
-            kept = before.source.split(homework.SOLUTION_BEGIN)[0].rstrip()
+            kept = before.source.split(authoring.SOLUTION_BEGIN)[0].rstrip()
             assert after.source.startswith(kept), f"{meta['grade_id']}: the signature must stay outside the markers"
         if meta.get("grade"):
-            visible = before.source.split(homework.HIDDEN_BEGIN)[0].rstrip()
+            visible = before.source.split(authoring.HIDDEN_BEGIN)[0].rstrip()
             assert after.source.startswith(visible), f"{meta['grade_id']}: visible tests changed in the release"
             assert after.metadata.nbgrader.get("locked"), f"{meta['grade_id']}: test cell not locked"
 
@@ -183,11 +185,11 @@ def _check_release(source: Path, released: Path) -> None:
 @pytest.fixture(scope="module")
 def course_release(tmp_path_factory) -> dict[str, Path | Exception]:
     """Release every course notebook once (cheap: no execution): stem -> released path or error."""
-    config = homework.HomeworkConfig(tmp_path_factory.mktemp("release") / "course")
+    config = HomeworkConfig(tmp_path_factory.mktemp("release") / "course")
     result: dict[str, Path | Exception] = {}
-    for nb in homework.course_notebooks():
+    for nb in authoring.course_notebooks():
         try:
-            (result[nb.stem],) = homework.release([nb], config)
+            (result[nb.stem],) = authoring.release([nb], config)
         except (RuntimeError, ValueError) as err:
             result[nb.stem] = err
     return result
@@ -198,7 +200,7 @@ def test_release_of_course_notebook(course_release, number):
     source = _course(number)
     released = course_release[source.stem]
     if isinstance(released, Exception):
-        problems = "\n  ".join(homework.check_format(source, 0).problems)
+        problems = "\n  ".join(authoring.check_format(source, 0).problems)
         pytest.fail(f"the student version of {source.name} could not be built: {released}\n  {problems}")
     assert released.name == source.name and released.parent.name == source.stem
     assert released.parent.parent.name == "release"
@@ -206,15 +208,15 @@ def test_release_of_course_notebook(course_release, number):
 
 
 def test_release_rejects_bad_input(tmp_path):
-    config = homework.HomeworkConfig(tmp_path / "course")
+    config = HomeworkConfig(tmp_path / "course")
     with pytest.raises(ValueError, match="does not exist"):
-        homework.release([tmp_path / "01_nope.ipynb"], config)
+        authoring.release([tmp_path / "01_nope.ipynb"], config)
     with pytest.raises(ValueError, match="NN_topic.ipynb"):
-        homework.release([make_fixture(tmp_path, name="fixture me.ipynb")], config)
+        authoring.release([make_fixture(tmp_path, name="fixture me.ipynb")], config)
     leaky = _cells()
     leaky[1].source = "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"  # markers without metadata
     with pytest.raises(RuntimeError, match="nbgrader failed to release"):
-        homework.release([make_fixture(tmp_path / "leaky", leaky)], config)
+        authoring.release([make_fixture(tmp_path / "leaky", leaky)], config)
 
 
 # --------------------------------------------------------------------------- grading
@@ -233,8 +235,8 @@ def _grade_three_ways(tmp_path: Path, source: Path, ways: tuple[str, ...] = THRE
     """Grade the solution, the untouched release and a broken submission of ``source``.
 
     The broken one has a syntax error in its first answer (a student's typo)."""
-    config = homework.HomeworkConfig(tmp_path / "course")
-    (released,) = homework.release([source], config)
+    config = HomeworkConfig(tmp_path / "course")
+    (released,) = authoring.release([source], config)
     name = source.name
     inbox = tmp_path / "inbox"
     for student, nb in [("solution", source), ("untouched", released)]:
@@ -244,15 +246,15 @@ def _grade_three_ways(tmp_path: Path, source: Path, ways: tuple[str, ...] = THRE
     if "broken" in ways:
         broken = nbf.read(source, 4)
         first = next(c for c in broken.cells if c.metadata.get("nbgrader", {}).get("solution"))
-        first.source = first.source.replace(homework.SOLUTION_BEGIN, homework.SOLUTION_BEGIN + "\n    this is (not python")
+        first.source = first.source.replace(authoring.SOLUTION_BEGIN, authoring.SOLUTION_BEGIN + "\n    this is (not python")
         (inbox / "broken").mkdir()
         nbf.write(broken, inbox / "broken" / name)
 
-    scores = homework.grade(inbox, config, notebooks=source.parent)
+    scores = grading.grade(inbox, config, notebooks=source.parent)
     by_student: dict[str, dict[str, float]] = {}
     for s in scores:
         by_student.setdefault(s.student, {})[s.grade_id] = s.score
-    points = homework.check_format(source, 0).points
+    points = authoring.check_format(source, 0).points
     if "solution" in ways:
         assert by_student["solution"] == points, "the solution notebook must get full marks"
     if "broken" in ways:
@@ -279,11 +281,11 @@ def _grade_three_ways(tmp_path: Path, source: Path, ways: tuple[str, ...] = THRE
     silent = [gid for s, t, gid in exercises if "NotImplementedError" not in (errors.get(s), errors.get(t))]
     assert not silent, f"{name}: without an answer, {silent} do not raise NotImplementedError"
 
-    header, rows = homework.score_table(scores)
-    table = homework.format_table(header, rows)
+    header, rows = score_table(scores)
+    table = format_table(header, rows)
     total = f"{sum(points.values()):g}"
     assert f"0/{total}" in table and ("solution" not in ways or f"{total}/{total}" in table)
-    csv_path, by_cell = homework.write_csv(scores, tmp_path / "scores.csv")
+    csv_path, by_cell = write_csv(scores, tmp_path / "scores.csv")
     with csv_path.open() as f:
         assert list(csv.reader(f)) == [header, *rows]
     with by_cell.open() as f:
@@ -299,12 +301,12 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     not a notebook scores 0 everywhere (nbgrader gives up on it), and grading goes on; an
     edited test cell is put back before grading."""
     source = make_fixture(tmp_path / "src")
-    config = homework.HomeworkConfig(tmp_path / "course", cell_timeout=3)
+    config = HomeworkConfig(tmp_path / "course", cell_timeout=3)
     slow = _cells()
     slow[6].source = "### BEGIN SOLUTION\nimport time\ntime.sleep(60)\nn_params = 40\n### END SOLUTION"
     make_fixture(tmp_path / "inbox" / "slowpoke", slow)
     dead = _cells()
-    dead[11].source = dead[11].source.replace(homework.SOLUTION_BEGIN, homework.SOLUTION_BEGIN + "\n    import os; os._exit(1)")
+    dead[11].source = dead[11].source.replace(authoring.SOLUTION_BEGIN, authoring.SOLUTION_BEGIN + "\n    import os; os._exit(1)")
     dead[12].source = "squares(3)"
     make_fixture(tmp_path / "inbox" / "crasher", dead)
     cheat = _cells()
@@ -314,7 +316,7 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
     make_fixture(tmp_path / "inbox" / "cheater", name="98_fixture-Copy1.ipynb")  # skipped with a warning
     (tmp_path / "inbox" / "garbage").mkdir()
     (tmp_path / "inbox" / "garbage" / source.name).write_text("this is not a notebook")
-    scores = {(s.student, s.grade_id): s.score for s in homework.grade(tmp_path / "inbox", config, tmp_path / "src")}
+    scores = {(s.student, s.grade_id): s.score for s in grading.grade(tmp_path / "inbox", config, tmp_path / "src")}
     assert [scores[("slowpoke", f"98-ex{i}-test")] for i in (1, 2, 3)] == [2, 0, 3]
     assert [scores[("crasher", f"98-ex{i}-test")] for i in (1, 2, 3)] == [0, 0, 0]
     assert [scores[("garbage", f"98-ex{i}-test")] for i in (1, 2, 3)] == [0, 0, 0]
@@ -325,21 +327,21 @@ def test_grade_survives_a_timeout_a_dead_kernel_and_garbage(tmp_path, capsys):
 
 
 def test_grade_rejects_bad_input(tmp_path):
-    config = homework.HomeworkConfig(tmp_path / "course")
+    config = HomeworkConfig(tmp_path / "course")
     with pytest.raises(ValueError, match="expected a folder of submissions"):
-        homework.grade(tmp_path / "nope", config)
+        grading.grade(tmp_path / "nope", config)
     (tmp_path / "empty" / "alice").mkdir(parents=True)
     with pytest.raises(ValueError, match="found no submissions"):
-        homework.grade(tmp_path / "empty", config)
+        grading.grade(tmp_path / "empty", config)
     make_fixture(tmp_path / "inbox" / "alice")
     with pytest.raises(ValueError, match=r"found no submission of a course notebook.*'00_start_here'"):
-        homework.grade(tmp_path / "inbox", config, notebooks=ROOT / "notebooks")
+        grading.grade(tmp_path / "inbox", config, notebooks=ROOT / "notebooks")
     with pytest.raises(TypeError, match="CellScore"):
-        homework.score_table([("alice", "01", "x", 1, 1)])
+        score_table([("alice", "01", "x", 1, 1)])
     with pytest.raises(ValueError, match="every row needs 2 fields"):
-        homework.format_table(["a", "b"], [["1"]])
+        format_table(["a", "b"], [["1"]])
     with pytest.raises(ValueError, match="expected a .csv path"):
-        homework.write_csv([], tmp_path / "scores.txt")
+        write_csv([], tmp_path / "scores.txt")
 
 
 # The real notebook whose untouched release the suite grades: the cheapest measured in quick
@@ -349,7 +351,7 @@ DEFAULT_GRADED = "02"
 
 def _graded_course_notebooks() -> list:
     """All notebooks with exercises (GRADE_ALL), or one: $CONVNETS_GRADE_NOTEBOOK ("03", "none") or the default."""
-    exercised = [nb for nb in homework.course_notebooks() if nb.name[:2] != "00" and homework.has_exercises(nb)]
+    exercised = [nb for nb in authoring.course_notebooks() if nb.name[:2] != "00" and authoring.has_exercises(nb)]
     wanted = os.environ.get("CONVNETS_GRADE_NOTEBOOK", "")
     if not GRADE_ALL and wanted:
         exercised = [nb for nb in exercised if nb.name.startswith(wanted)]
@@ -375,19 +377,19 @@ def test_grade_course_notebook(tmp_path, notebook):
 
 def test_command_line(tmp_path, capsys):
     source = make_fixture(tmp_path / "src")
-    assert homework.main(["check", str(source)]) == 0
+    assert cli.main(["check", str(source)]) == 0
     assert "3 exercises     6 points  ok" in capsys.readouterr().out
     course = str(tmp_path / "course")
-    assert homework.main(["--course-dir", course, "release", str(source)]) == 0
+    assert cli.main(["--course-dir", course, "release", str(source)]) == 0
     assert (tmp_path / "course" / "release" / "98_fixture" / "98_fixture.ipynb").is_file()
-    assert homework.main(["--course-dir", course, "grade", str(tmp_path / "nope")]) == 1
+    assert cli.main(["--course-dir", course, "grade", str(tmp_path / "nope")]) == 1
     assert "expected a folder of submissions" in capsys.readouterr().err
     make_fixture(tmp_path / "inbox" / "alice")
     (tmp_path / "inbox" / "bob" / "98_fixture").mkdir(parents=True)  # nbgrader's layout
     shutil.copyfile(tmp_path / "course" / "release" / "98_fixture" / "98_fixture.ipynb",
                     tmp_path / "inbox" / "bob" / "98_fixture" / "98_fixture.ipynb")
     csv_path = tmp_path / "out" / "table.csv"
-    assert homework.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks",
+    assert cli.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks",
                           str(source.parent), "--csv", str(csv_path)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[:4] == ["student  98_fixture  total  max  percent",
@@ -404,8 +406,8 @@ def test_lecture_copies_have_slides(tmp_path):
     cells.insert(1, nbf.v4.new_markdown_cell("## 1. A section"))
     cells[2].metadata["slideshow"] = {"slide_type": "skip"}
     source = make_fixture(tmp_path / "src", cells)
-    config = homework.HomeworkConfig(tmp_path / "course")
-    (out,) = homework.lecture([source], config)
+    config = HomeworkConfig(tmp_path / "course")
+    (out,) = slides.lecture([source], config)
     kinds = [c.metadata.slideshow.slide_type for c in nbf.read(out, 4).cells]
     assert kinds[:5] == ["slide", "slide", "skip", "subslide", "-"], kinds
     assert kinds.count("subslide") == 3  # one per "### Exercise"
