@@ -12,6 +12,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.models`     classic CNN builder, residual/separable/SE blocks, small nets
 * :mod:`course_utils.augment`    augmentation gallery, explorer, on-the-fly batch augmentation, TTA
 * :mod:`course_utils.transfer`   head replacement, parameter counts, cached backbone features
+* :mod:`course_utils.cache`      derived data on disk with a record and a checksum (bad entries heal)
 * :mod:`course_utils.kernels`    classic 3x3 image kernels, ``apply_kernel``, the kernel playground widget
 * :mod:`course_utils.widgets`    the convolution visualizer (sliders for H, K, S, P, D) and its static drawings
 * :mod:`course_utils.scenes`     animals on textured canvases with exact boxes, masks and keypoints
@@ -26,11 +27,11 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps")
+               "scenes", "heatmaps", "cache")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
-    from . import (augment, data, heatmaps, kernels, models, plots, pretrained, scenes,  # noqa: F401
+    from . import (augment, cache, data, heatmaps, kernels, models, plots, pretrained, scenes,  # noqa: F401
                    settings, shapes, train, transfer, widgets)
 
 

@@ -66,6 +66,15 @@ def mode_name() -> str:
     return "quick" if quick_mode() else "full"
 
 
+class CacheDirError(OSError):
+    """The cache folder (``$CONVNETS_CACHE``) cannot be created or is not a folder."""
+
+
+def cache_root() -> Path:
+    """The cache folder's path, ``$CONVNETS_CACHE`` or ``~/.cache/convnets-course`` (not created)."""
+    return Path(os.environ.get("CONVNETS_CACHE") or Path.home() / ".cache" / "convnets-course").expanduser()
+
+
 def cache_dir(*parts: str) -> Path:
     """The folder the course writes to (created on demand); never inside ``data/``.
 
@@ -75,10 +84,26 @@ def cache_dir(*parts: str) -> Path:
     Returns:
         An existing directory: ``$CONVNETS_CACHE/<parts>`` or
         ``~/.cache/convnets-course/<parts>``.
+
+    Raises:
+        CacheDirError: the folder cannot be created (a file in its way, no permission,
+            disk full); the message names the folder and what to do.
     """
-    root = Path(os.environ.get("CONVNETS_CACHE") or Path.home() / ".cache" / "convnets-course")
+    for part in parts:
+        if not isinstance(part, str) or not part or Path(part).is_absolute() or ".." in Path(part).parts:
+            raise ValueError(f"cache_dir parts must be relative folder names such as 'features', got {part!r}")
+    root = cache_root()
     path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        where = "$CONVNETS_CACHE" if os.environ.get("CONVNETS_CACHE") else "the default cache folder"
+        raise CacheDirError(
+            err.errno, f"cannot use {path} as a cache folder ({err.strerror or err}; {where} is {root}); "
+            "set CONVNETS_CACHE to a folder you can write to, e.g. `export CONVNETS_CACHE=/tmp/convnets-cache`"
+        ) from err
+    if not path.is_dir():
+        raise CacheDirError(f"cache folder {path} exists but is not a folder; set CONVNETS_CACHE to a folder")
     return path
 
 
@@ -142,7 +167,7 @@ def environment_report() -> dict[str, str]:
         "cpu threads": str(torch.get_num_threads()),
         "mode": mode_name(),
         "online": str(online()),
-        "cache": str(cache_dir()),
+        "cache": str(cache_root()),  # reported, not created
     }
     if torch.cuda.is_available():
         report["gpu"] = torch.cuda.get_device_name(0)

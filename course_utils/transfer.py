@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from . import settings
+from .cache import load_or_compute, tensor_check
 from .models import count_params  # one parameter counter for the whole course
 
 
@@ -128,14 +128,6 @@ def per_class_indices(y: torch.Tensor, per_class: int, seed: int = 0) -> torch.T
     return torch.cat(picks).sort().values
 
 
-def _fingerprint(*parts: bytes | str) -> str:
-    h = hashlib.sha1()
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"|")
-    return h.hexdigest()[:16]
-
-
 def model_key(model: nn.Module) -> str:
     """A short hash of the model's class and weights (changes when any weight changes)."""
     h = hashlib.sha1(type(model).__name__.encode())
@@ -143,6 +135,20 @@ def model_key(model: nn.Module) -> str:
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def _features_record(model: nn.Module, images: torch.Tensor, size: int, mean, std) -> dict:
+    """What backbone features depend on: the weights, the preprocessing and the images themselves."""
+    record = {"what": "backbone features", "model": f"{type(model).__module__}.{type(model).__name__}",
+              "weights": model_key(model), "preprocessing": {"size": size, "mean": [float(m) for m in mean],
+                                                             "std": [float(s) for s in std]},
+              "images": {"shape": list(images.shape), "dtype": str(images.dtype),
+                         "sha256": hashlib.sha256(images.detach().cpu().contiguous().numpy()).hexdigest()}}
+    if type(model).__module__.startswith("timm"):
+        import timm
+
+        record["timm"] = timm.__version__
+    return record
 
 
 @torch.no_grad()
@@ -171,8 +177,11 @@ def extract_features(
         size: input side in pixels (cost grows with ``size**2``).
         mean, std: normalisation the weights were trained with (default EfficientNet-Lite's 0.5/0.5).
         batch_size: images per forward pass.
-        cache: read/write ``settings.cache_dir("features")/<key>.pt``; the key hashes the
-            weights, ``size``, ``mean``, ``std`` and the image tensor.
+        cache: read/write ``settings.cache_dir("features")/<model>_<size>px_<key>.pt``
+            through :mod:`course_utils.cache`: the entry records the weights' hash, ``size``,
+            ``mean``, ``std``, the images' hash and the library versions, with a checksum; a
+            bad entry (truncated, wrong shape, all zeros...) is recomputed with a warning,
+            and an unwritable cache folder means computing without it.
         device: default: the model's device.
         verbose: print whether the features came from the cache and how long they took.
 
@@ -190,39 +199,32 @@ def extract_features(
         raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an int >= 8 pixels, got {size!r}")
-    path = None
-    if cache:
-        key = _fingerprint(model_key(model), str(size), repr(tuple(mean)), repr(tuple(std)),
-                           str(tuple(images.shape)), images.detach().cpu().contiguous().numpy().tobytes())
-        path = settings.cache_dir("features") / f"{type(model).__name__}_{size}px_{key}.pt"
-        if path.is_file():
-            feats = torch.load(path, weights_only=True)
-            if verbose:
-                print(f"features {tuple(feats.shape)} at {size}px: from cache {path.name}")
-            return feats
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.eval().to(device)
-    channels_last = device.type == "cpu"  # depthwise convs run ~2x faster channels-last on CPU
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    start = time.perf_counter()
-    out = []
-    for chunk in images.split(batch_size):
-        x = preprocess(chunk, size=size, mean=mean, std=std).to(device)  # (n, C, h, w) -> (n, 3, size, size)
+
+    def compute() -> torch.Tensor:
+        model.eval().to(device)
+        channels_last = device.type == "cpu"  # depthwise convs run ~2x faster channels-last on CPU
         if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        if hasattr(model, "forward_features") and hasattr(model, "forward_head"):
-            f = model.forward_head(model.forward_features(x), pre_logits=True)  # -> (n, D)
-        else:
-            f = model(x)
-        out.append(f.flatten(1).float().cpu())
-    if channels_last:
-        model.to(memory_format=torch.contiguous_format)
-    feats = torch.cat(out)
+            model.to(memory_format=torch.channels_last)
+        out = []
+        for chunk in images.split(batch_size):
+            x = preprocess(chunk, size=size, mean=mean, std=std).to(device)  # (n, C, h, w) -> (n, 3, size, size)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if hasattr(model, "forward_features") and hasattr(model, "forward_head"):
+                f = model.forward_head(model.forward_features(x), pre_logits=True)  # -> (n, D)
+            else:
+                f = model(x)
+            out.append(f.flatten(1).float().cpu())
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
+        return torch.cat(out)
+
+    start = time.perf_counter()
+    feats, source = load_or_compute("features", _features_record(model, images, size, mean, std), compute,
+                                    check=tensor_check(shape=(len(images), None), dtype=torch.float32),
+                                    prefix=f"{type(model).__name__}_{size}px", use_cache=cache)
     if verbose:
-        print(f"features {tuple(feats.shape)} at {size}px: computed in {time.perf_counter() - start:.1f}s")
-    if path is not None:
-        tmp = path.with_suffix(".tmp")
-        torch.save(feats, tmp)
-        tmp.replace(path)
+        how = "from cache" if source == "cache" else f"{source} in {time.perf_counter() - start:.1f}s"
+        print(f"features {tuple(feats.shape)} at {size}px: {how}")
     return feats

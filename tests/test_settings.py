@@ -40,3 +40,19 @@ def test_device(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             settings.get_device("cuda")
+
+
+def test_unusable_cache_folder_is_explained(monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("CONVNETS_CACHE", str(blocker))
+    with pytest.raises(settings.CacheDirError, match=f"cannot use {blocker}.*set CONVNETS_CACHE"):
+        settings.cache_dir("features")
+    with pytest.raises(ValueError, match="relative folder names"):
+        settings.cache_dir("../outside")
+
+
+def test_environment_report_creates_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONVNETS_CACHE", str(tmp_path / "not-yet"))
+    report = settings.environment_report()
+    assert report["cache"] == str(tmp_path / "not-yet") and not (tmp_path / "not-yet").exists()
