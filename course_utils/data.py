@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from . import settings
+from .settings import OfflineError, require_online  # the one online gate lives in settings; re-exported here
 
 DATASETS = {"animals": "animal_mnist.npz", "mnist": "mnist_5k.npz"}
 SPLITS = ("train", "val", "test")
@@ -39,10 +39,6 @@ _RESTORE = ("restore it with `git checkout -- data/{rel}` (or re-clone the cours
 
 class DataFileError(RuntimeError):
     """A shipped data file is missing or does not match its checksum."""
-
-
-class OfflineError(RuntimeError):
-    """An online loader was called without network access or without ``CONVNETS_ONLINE=1``."""
 
 
 def data_dir() -> Path:
@@ -250,31 +246,12 @@ def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = Fa
 # ----------------------------------------------------------------------------------------
 # Online datasets (real downloads, behind CONVNETS_ONLINE=1)
 
-def require_online(what: str, host: str = "download.pytorch.org", timeout: float = 3.0) -> None:
-    """Raise :class:`OfflineError` unless downloads are switched on and ``host`` answers.
-
-    Args:
-        what: what the caller wants to download, for the message.
-        host: a host to test with a short TCP connection (port 443).
-        timeout: seconds to wait for that connection; never hangs longer.
-    """
-    if not settings.online():
-        raise OfflineError(
-            f"{what} needs the internet, and online loaders are switched off. "
-            "Set CONVNETS_ONLINE=1 (e.g. `CONVNETS_ONLINE=1 jupyter lab`) to allow downloads, "
-            "or use the shipped offline data (load_tensors('animals'))."
-        )
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError as err:
-        raise OfflineError(
-            f"{what} needs the internet, but {host} cannot be reached ({err}). "
-            "Check your connection, or use the shipped offline data."
-        ) from err
-
-
 def load_cifar10(split: str = "train", root: str | Path | None = None):
     """CIFAR-10 from torchvision (online; cached under the course cache folder).
+
+    A complete download is used offline; a missing or incomplete one (torchvision's
+    checksums fail) is downloaded again only with ``CONVNETS_ONLINE=1``, else
+    :class:`OfflineError` says so at once.
 
     Args:
         split: ``"train"`` or ``"test"``.
@@ -288,28 +265,69 @@ def load_cifar10(split: str = "train", root: str | Path | None = None):
 
     _check_choice("split", split, ("train", "test"))
     root = Path(root) if root else settings.cache_dir("cifar10")
-    if not (root / "cifar-10-batches-py").is_dir():
-        require_online("CIFAR-10", host="www.cs.toronto.edu")
     tf = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
-    return datasets.CIFAR10(str(root), train=split == "train", download=True, transform=tf)
+    try:  # download=False: torchvision only checks the files' md5 sums, never touches the network
+        return datasets.CIFAR10(str(root), train=split == "train", download=False, transform=tf)
+    except RuntimeError:
+        pass
+    folder = root / "cifar-10-batches-py"
+    reason = f"{folder} is incomplete or corrupted" if folder.exists() else ""
+    require_online("CIFAR-10", host="www.cs.toronto.edu", reason=reason)
+    with settings.network_timeout():
+        return datasets.CIFAR10(str(root), train=split == "train", download=True, transform=tf)
+
+
+def _missing_pets_files(folder: Path, split: str) -> list[str]:
+    """Files of one Oxford-IIIT Pet split that are not in ``folder`` (all of them if it is absent)."""
+    listing = folder / "annotations" / f"{split}.txt"
+    if not listing.is_file():
+        return [str(listing)]
+    names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+    return [str(folder / "images" / f"{n}.jpg") for n in names if not (folder / "images" / f"{n}.jpg").is_file()]
 
 
 def load_pets_cats_vs_dogs(split: str = "trainval", size: int = 128, root: str | Path | None = None):
     """Oxford-IIIT Pet photos labelled cat (0) or dog (1) (online; cached).
+
+    A complete download is used offline. A missing one is downloaded only with
+    ``CONVNETS_ONLINE=1``; an incomplete one in the course cache folder is deleted and
+    downloaded again (with ``CONVNETS_ONLINE=1``); in a ``root`` of yours it is left alone
+    and the error says what is missing and what to delete.
 
     Args:
         split: ``"trainval"`` or ``"test"``.
         size: images are resized and centre-cropped to ``size x size``.
         root: download folder; default ``cache_dir("oxford_pets")``.
     """
+    import shutil
+    import warnings
+
     from torchvision import datasets
     from torchvision.transforms import v2
 
     _check_choice("split", split, ("trainval", "test"))
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive int (pixels), got {size!r}")
+    ours = not root
     root = Path(root) if root else settings.cache_dir("oxford_pets")
-    if not (root / "oxford-iiit-pet").is_dir():
-        require_online("Oxford-IIIT Pet", host="thor.robots.ox.ac.uk")
+    folder = root / "oxford-iiit-pet"
     tf = v2.Compose([v2.ToImage(), v2.Resize(size, antialias=True), v2.CenterCrop(size),
                      v2.ToDtype(torch.float32, scale=True)])
+    missing = _missing_pets_files(folder, split)
+    if missing:
+        reason = ""
+        if folder.exists():
+            reason = f"{folder} is incomplete: {len(missing)} files missing, e.g. {missing[0]}"
+            if not ours:
+                raise DataFileError(f"Oxford-IIIT Pet: {reason}. Delete {folder} and call the loader again with "
+                                    "CONVNETS_ONLINE=1 to download it afresh.")
+        require_online("Oxford-IIIT Pet", host="thor.robots.ox.ac.uk", reason=reason)
+        if folder.exists():  # torchvision would see the folders and skip the download: start afresh
+            warnings.warn(f"{reason}; deleting it and downloading again", stacklevel=2)
+            for sub in ("images", "annotations"):
+                shutil.rmtree(folder / sub, ignore_errors=True)
+        with settings.network_timeout():
+            return datasets.OxfordIIITPet(str(root), split=split, target_types="binary-category",
+                                          transform=tf, download=True)
     return datasets.OxfordIIITPet(str(root), split=split, target_types="binary-category",
-                                  transform=tf, download=True)
+                                  transform=tf, download=False)

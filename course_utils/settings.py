@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import os
 import random
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,6 +50,72 @@ def quick_mode() -> bool:
 def online() -> bool:
     """Return True when ``CONVNETS_ONLINE=1``: loaders may download from the internet."""
     return _flag("CONVNETS_ONLINE")
+
+
+class OfflineError(RuntimeError):
+    """A download was needed without network access or without ``CONVNETS_ONLINE=1``."""
+
+
+def _resolve(host: str, port: int, timeout: float) -> list:
+    """``socket.getaddrinfo`` bounded by ``timeout`` seconds (a hanging DNS server cannot block us)."""
+    result: dict = {}
+
+    def lookup() -> None:
+        try:
+            result["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as err:
+            result["error"] = err
+
+    thread = threading.Thread(target=lookup, name=f"dns {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"the DNS lookup of {host} took longer than {timeout:g} s")
+    if "error" in result:
+        raise result["error"]
+    return result["addresses"]
+
+
+def require_online(what: str, host: str = "download.pytorch.org", timeout: float = 3.0, reason: str = "") -> None:
+    """The one gate in front of every download: raise :class:`OfflineError` unless allowed and reachable.
+
+    Args:
+        what: what the caller wants to download, for the message (e.g. ``"CIFAR-10"``).
+        host: a host to test with a short TCP connection (port 443).
+        timeout: seconds for the DNS lookup and for the connection each; never hangs longer.
+        reason: why a download is needed, added to the message (e.g. an incomplete folder).
+
+    Raises:
+        OfflineError: ``CONVNETS_ONLINE`` is not 1, or ``host`` cannot be resolved or reached in time.
+    """
+    why = f" ({reason})" if reason else ""
+    if not online():
+        raise OfflineError(
+            f"{what} needs the internet, and online loaders are switched off{why}. "
+            "Set CONVNETS_ONLINE=1 (e.g. `CONVNETS_ONLINE=1 jupyter lab`) to allow downloads, "
+            "or use the shipped offline data (load_tensors('animals'))."
+        )
+    try:
+        family, kind, proto, _, address = _resolve(host, 443, timeout)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(timeout)
+            sock.connect(address)
+    except OSError as err:  # includes TimeoutError and socket.gaierror
+        raise OfflineError(
+            f"{what} needs the internet{why}, but {host} cannot be reached ({err}). "
+            "Check your connection, or use the shipped offline data."
+        ) from err
+
+
+@contextmanager
+def network_timeout(seconds: float = 60.0) -> Iterator[None]:
+    """Bound every socket operation of a download (torchvision and torch.hub set none) to ``seconds``."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 def pick(quick: T, full: T) -> T:

@@ -131,7 +131,7 @@ def test_online_switch_without_network_fails_fast(monkeypatch):
         raise OSError("network is unreachable")
 
     monkeypatch.setenv("CONVNETS_ONLINE", "1")
-    monkeypatch.setattr(socket, "create_connection", unreachable)
+    monkeypatch.setattr(socket, "getaddrinfo", unreachable)
     start = time.perf_counter()
     with pytest.raises(data.OfflineError, match="cannot be reached"):
         data.require_online("CIFAR-10")
