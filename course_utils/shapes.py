@@ -3,14 +3,16 @@
 ``conv_output_size`` is the formula from the PyTorch docs,
 ``H_out = floor((H + 2P - D(K-1) - 1) / S + 1)``, with a clear error for settings that
 cannot work; ``conv_transpose_output_size`` is its transposed-convolution counterpart,
-``H_out = (H - 1)S - 2P + D(K-1) + OP + 1``. ``trace`` runs a model on a dummy input and reports every layer's output
+``H_out = (H - 1)S - 2P + D(K-1) + OP + 1``. The formula is the output length of ``nn.Conv1d``
+and, per axis, the height and width of ``nn.Conv2d`` (:func:`conv1d_output_shape`,
+:func:`conv2d_output_shape`). ``trace`` runs a model on a dummy input and reports every layer's output
 shape and parameter count; when a layer fails it names that layer and the shape it got,
 instead of a bare matmul error.
 
 Receptive fields, three ways:
 
-* :func:`receptive_field`: analytic, layer by layer, for a sequential conv/pool stack
-  (size ``r``, jump ``j`` = distance in input pixels between neighbouring units, start
+* :func:`receptive_field`: analytic, layer by layer, for a sequential conv/pool stack,
+  2D or 1D (size ``r``, jump ``j`` = distance in input pixels between neighbouring units, start
   = first input pixel seen by unit 0; Araujo et al., *Computing receptive fields of
   convolutional neural networks*, Distill 2019).
 * :func:`measure_receptive_field`: the same, measured with gradients: backprop from one
@@ -108,6 +110,73 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     return out
 
 
+def _conv_output_shape(input_shape: tuple[int, ...], spatial: int, out_channels: int, kernel_size, stride,
+                       padding, dilation, groups: int) -> tuple[int, ...]:
+    """Shared body of :func:`conv1d_output_shape` (``spatial=1``) and :func:`conv2d_output_shape` (``spatial=2``)."""
+    axes = "(C, L) or (N, C, L)" if spatial == 1 else "(C, H, W) or (N, C, H, W)"
+    if len(input_shape) not in (spatial + 1, spatial + 2) or not all(isinstance(v, int) and v >= 1 for v in input_shape):
+        raise ShapeError(f"expected an input shape {axes} of positive ints, got {tuple(input_shape)}")
+    *batch, c_in = input_shape[:-spatial]
+    sizes = input_shape[-spatial:]
+    if not isinstance(out_channels, int) or out_channels < 1:
+        raise ShapeError(f"out_channels must be an int >= 1, got {out_channels!r}")
+    tuples = [_ntuple(v, name, spatial) for v, name in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                         (dilation, "dilation"))]
+    ks, ss, ds = tuples
+    if not isinstance(groups, int) or groups < 1 or c_in % groups or out_channels % groups:
+        raise ShapeError(f"groups={groups} must divide in_channels={c_in} and out_channels={out_channels}")
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise ShapeError(f"padding must be an int, {'an int tuple' if spatial == 1 else 'a pair of ints'}, "
+                         f"'same' or 'valid', got {padding!r}")
+    if padding == "same":
+        if any(v != 1 for v in ss):
+            raise ShapeError(f"padding='same' only works with stride=1 (PyTorch rule), got stride={stride!r}")
+        if min(*ks, *ds) < 1:
+            raise ShapeError(f"kernel_size and dilation must be >= 1, got {kernel_size!r} and {dilation!r}")
+        return (*batch, out_channels, *sizes)
+    ps = (0,) * spatial if padding == "valid" else _ntuple(padding, "padding", spatial)
+    return (*batch, out_channels, *(conv_output_size(n, k, st, pd, d) for n, k, st, pd, d in zip(sizes, ks, ss, ps, ds)))
+
+
+def _ntuple(v, name: str, n: int) -> tuple[int, ...]:
+    return _pair(v, name) if n == 2 else _single(v, name)
+
+
+def _single(v: int | tuple[int], name: str) -> tuple[int]:
+    single = (v,) if isinstance(v, int) else tuple(v)
+    if len(single) != 1 or not all(isinstance(a, int) for a in single):
+        raise TypeError(f"{name} must be an int (or a 1-tuple, as nn.Conv1d stores it), got {v!r}")
+    return single  # type: ignore[return-value]
+
+
+def conv1d_output_shape(
+    input_shape: tuple[int, int] | tuple[int, int, int],
+    out_channels: int,
+    kernel_size: int | tuple[int],
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] | str = 0,
+    dilation: int | tuple[int] = 1,
+    groups: int = 1,
+) -> tuple[int, ...]:
+    """Output shape of ``nn.Conv1d`` for an input ``(C, L)`` or ``(N, C, L)``.
+
+    The length follows :func:`conv_output_size`, the same formula as each axis of a
+    ``Conv2d``: ``L_out = floor((L + 2P - D(K-1) - 1) / S + 1)``.
+
+    Args:
+        input_shape: ``(C, L)`` or ``(N, C, L)`` (channels, then length).
+        out_channels: ``C_out``; kernel_size: ``K``; stride: ``S``; padding: ``P`` (or
+            ``"same"`` / ``"valid"``); dilation: ``D``; groups: as in ``nn.Conv1d``.
+
+    Returns:
+        ``(C_out, L_out)`` or ``(N, C_out, L_out)``.
+
+    Raises:
+        ShapeError: impossible settings, with what to change (as :func:`conv2d_output_shape`).
+    """
+    return _conv_output_shape(tuple(input_shape), 1, out_channels, kernel_size, stride, padding, dilation, groups)
+
+
 def conv2d_output_shape(
     input_shape: tuple[int, int, int] | tuple[int, int, int, int],
     out_channels: int,
@@ -125,27 +194,7 @@ def conv2d_output_shape(
         ShapeError: impossible settings, with what to change (groups must divide both
             channel counts, the kernel must fit, ``"same"`` needs stride 1).
     """
-    if len(input_shape) not in (3, 4) or not all(isinstance(v, int) and v >= 1 for v in input_shape):
-        raise ShapeError(f"expected an input shape (C, H, W) or (N, C, H, W) of positive ints, "
-                         f"got {tuple(input_shape)}")
-    *batch, c_in, h, w = input_shape
-    if not isinstance(out_channels, int) or out_channels < 1:
-        raise ShapeError(f"out_channels must be an int >= 1, got {out_channels!r}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride, "stride")
-    dh, dw = _pair(dilation, "dilation")
-    if not isinstance(groups, int) or groups < 1 or c_in % groups or out_channels % groups:
-        raise ShapeError(f"groups={groups} must divide in_channels={c_in} and out_channels={out_channels}")
-    if isinstance(padding, str) and padding not in ("same", "valid"):
-        raise ShapeError(f"padding must be an int, a pair of ints, 'same' or 'valid', got {padding!r}")
-    if padding == "same":
-        if (sh, sw) != (1, 1):
-            raise ShapeError(f"padding='same' only works with stride=1 (PyTorch rule), got stride={stride!r}")
-        if min(kh, kw, dh, dw) < 1:
-            raise ShapeError(f"kernel_size and dilation must be >= 1, got {kernel_size!r} and {dilation!r}")
-        return (*batch, out_channels, h, w)
-    ph, pw = (0, 0) if padding == "valid" else _pair(padding, "padding")  # type: ignore[arg-type]
-    return (*batch, out_channels, conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw))
+    return _conv_output_shape(tuple(input_shape), 2, out_channels, kernel_size, stride, padding, dilation, groups)
 
 
 @dataclass
@@ -177,15 +226,22 @@ class Trace(list):
 
 
 def _describe(m: nn.Module) -> str:
-    if isinstance(m, nn.Conv2d):
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
         extra = (f", d={m.dilation[0]}" if m.dilation[0] != 1 else "") + (f", g={m.groups}" if m.groups != 1 else "")
-        return (f"Conv2d({m.in_channels}, {m.out_channels}, k={m.kernel_size[0]}, s={m.stride[0]}, "
+        return (f"{type(m).__name__}({m.in_channels}, {m.out_channels}, k={m.kernel_size[0]}, s={m.stride[0]}, "
                 f"p={m.padding if isinstance(m.padding, str) else m.padding[0]}{extra})")
     if isinstance(m, nn.Linear):
         return f"Linear({m.in_features}, {m.out_features})"
-    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-        return f"{type(m).__name__}(k={m.kernel_size}, s={m.stride})"
+    if isinstance(m, (nn.MaxPool1d, nn.AvgPool1d, nn.MaxPool2d, nn.AvgPool2d)):
+        return f"{type(m).__name__}(k={_one(m.kernel_size)}, s={_one(m.stride)})"
+    if isinstance(m, _PADS):
+        return f"{type(m).__name__}({m.padding})"
     return type(m).__name__
+
+
+def _one(v):
+    """``3`` for ``3``, ``(3,)`` or ``(3, 3)``; the tuple itself when its entries differ."""
+    return v[0] if isinstance(v, tuple) and len(set(v)) == 1 else v
 
 
 @torch.no_grad()
@@ -234,7 +290,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Trace:
         expected = ""
         if isinstance(layer, nn.Linear):
             expected = f"; it expects {layer.in_features} input features (last dimension)"
-        elif isinstance(layer, nn.Conv2d):
+        elif isinstance(layer, (nn.Conv1d, nn.Conv2d)):
             expected = f"; it expects {layer.in_channels} input channels"
         raise ShapeError(
             f"layer {failing!r} ({_describe(layer)}) failed on an input of shape {got}{expected}.\n"
@@ -279,20 +335,23 @@ def conv_input_cells(out_index: int, kernel_size: int, stride: int = 1, padding:
 # Receptive fields: analytic, measured with gradients, effective
 
 _GEOMETRY_FREE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
-                  nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.Softplus, nn.Identity, nn.Dropout, nn.Dropout2d,
-                  nn.BatchNorm2d, nn.InstanceNorm2d)
+                  nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.Softplus, nn.Identity, nn.Dropout, nn.Dropout1d,
+                  nn.Dropout2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm1d, nn.InstanceNorm2d)
+_PADS = (nn.ConstantPad1d, nn.ZeroPad1d, nn.ConstantPad2d, nn.ZeroPad2d)  # fixed padding, e.g. causal (left only)
+_CONVS = {1: nn.Conv1d, 2: nn.Conv2d}
+_POOLS = {1: (nn.MaxPool1d, nn.AvgPool1d), 2: (nn.MaxPool2d, nn.AvgPool2d)}
 
 
 @dataclass
 class RFRow:
-    """One row of a :func:`receptive_field` table; pairs are ``(rows, columns)``."""
+    """One row of a :func:`receptive_field` table; pairs are ``(rows, columns)``, 1-tuples for a 1D stack."""
 
     name: str  # dotted module path ("" for the input row)
     layer: str  # short description
-    size: tuple[int, int]  # r: input pixels one unit of this layer sees (height, width)
-    jump: tuple[int, int]  # j: input pixels between two neighbouring units
-    start: tuple[int, int]  # first input pixel seen by unit (0, 0); negative = in the padding
-    output_size: tuple[int, int] | None = None  # (H, W) of this layer's output, if an input size was given
+    size: tuple[int, ...]  # r: input pixels one unit of this layer sees (height, width), or (length,)
+    jump: tuple[int, ...]  # j: input pixels between two neighbouring units
+    start: tuple[int, ...]  # first input pixel seen by unit (0, 0); negative = in the padding
+    output_size: tuple[int, ...] | None = None  # (H, W) (or (L,)) of this layer's output, if an input size was given
 
     @property
     def center(self) -> tuple[float, float]:
@@ -318,14 +377,18 @@ class RFTable(list):
         """First input pixel (row, column) seen by the last layer's unit (0, 0)."""
         return self[-1].start
 
-    def window(self, row: int, col: int) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Input rows and columns (first, last; inclusive, not clipped) seen by last-layer unit (row, col)."""
-        (sr, sc), (jr, jc), (rr, rc) = self.start, self.jump, self.size
-        return (sr + row * jr, sr + row * jr + rr - 1), (sc + col * jc, sc + col * jc + rc - 1)
+    def window(self, *index: int) -> tuple[tuple[int, int], ...]:
+        """Input rows and columns (first, last; inclusive, not clipped) seen by last-layer unit (row, col).
+
+        For a 1D stack pass one index ``i``: the result is ``((first, last),)``.
+        """
+        if len(index) != len(self.size):
+            raise ShapeError(f"window needs {len(self.size)} index(es) for this {len(self.size)}D stack, got {index}")
+        return tuple((s + i * j, s + i * j + r - 1) for i, s, j, r in zip(index, self.start, self.jump, self.size))
 
     def __str__(self) -> str:
         def fmt(p):
-            return "-" if p is None else (str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}")
+            return "-" if p is None else (str(p[0]) if len(set(p)) == 1 else "x".join(map(str, p)))
 
         width = max([len(r.name) for r in self] + [5])
         lines = [f"{'layer':<{width}}  {'type':<34} {'out size':>8} {'RF size':>7} {'jump':>5} {'start':>6}"]
@@ -361,8 +424,36 @@ def _leaf_layers(model: nn.Module | Sequence[nn.Module]) -> list[tuple[str, nn.M
     return out
 
 
-def _geometry(m: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:
-    """(kernel, stride, left padding, dilation, ceil_mode) of a conv/pool layer, None if it keeps geometry."""
+def _spatial_dims(m: nn.Module) -> int | None:
+    """1 or 2 for a 1D or 2D conv, pool or pad layer; None for an element-wise layer."""
+    for n in (1, 2):
+        if isinstance(m, (_CONVS[n], *_POOLS[n])):
+            return n
+    if isinstance(m, _PADS):
+        return 1 if isinstance(m, (nn.ConstantPad1d, nn.ZeroPad1d)) else 2
+    return None
+
+
+def _geometry(m: nn.Module, n: int = 2) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                                               bool, tuple[int, ...]] | None:
+    """(kernel, stride, left padding, dilation, ceil_mode, right padding) of a layer with ``n`` spatial axes.
+
+    None for a layer that keeps the geometry. The right padding differs from the left one only
+    for an explicit pad layer (e.g. ``nn.ConstantPad1d((2, 0), 0)``: causal, left only).
+    """
+    if isinstance(m, _PADS):
+        left, right = m.padding[0::2][::-1], m.padding[1::2][::-1]  # torch lists the last axis first
+        return (1,) * n, (1,) * n, tuple(left), (1,) * n, False, tuple(right)
+    if n == 1 and isinstance(m, nn.Conv1d):
+        k, d = m.kernel_size, m.dilation
+        pad = ((d[0] * (k[0] - 1) // 2,) if m.padding == "same" else (0,) if m.padding == "valid" else m.padding)
+        return k, m.stride, pad, d, False, pad  # type: ignore[return-value]
+    if n == 1 and isinstance(m, _POOLS[1]):
+        k = _single(m.kernel_size, "kernel_size")
+        s = _single(m.stride if m.stride is not None else m.kernel_size, "stride")
+        d = _single(m.dilation, "dilation") if isinstance(m, nn.MaxPool1d) else (1,)
+        p = _single(m.padding, "padding")
+        return k, s, p, d, bool(m.ceil_mode), p
     if isinstance(m, nn.Conv2d):
         k, d = m.kernel_size, m.dilation
         if m.padding == "same":
@@ -371,22 +462,27 @@ def _geometry(m: nn.Module) -> tuple[tuple[int, int], tuple[int, int], tuple[int
             pad = (0, 0)
         else:
             pad = m.padding
-        return k, m.stride, pad, d, False  # type: ignore[return-value]
+        return k, m.stride, pad, d, False, pad  # type: ignore[return-value]
     if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
         k = _pair(m.kernel_size, "kernel_size")
         s = _pair(m.stride if m.stride is not None else m.kernel_size, "stride")
         d = _pair(m.dilation, "dilation") if isinstance(m, nn.MaxPool2d) else (1, 1)
-        return k, s, _pair(m.padding, "padding"), d, bool(m.ceil_mode)
+        p = _pair(m.padding, "padding")
+        return k, s, p, d, bool(m.ceil_mode), p
     if isinstance(m, _GEOMETRY_FREE):
         return None
-    raise TypeError(f"receptive_field knows Conv2d, MaxPool2d, AvgPool2d and element-wise layers, got "
-                    f"{type(m).__name__}; cut the model before it (e.g. model[:k]) if it flattens or pools globally")
+    raise TypeError(f"receptive_field knows Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d, ConstantPad1d/2d and "
+                    f"element-wise layers, got {type(m).__name__}; cut the model before it (e.g. model[:k]) if it "
+                    "flattens or pools globally")
 
 
-def _layer_output_size(name: str, m: nn.Module, n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
-    """Output length of layer ``m`` along one axis, with PyTorch's rules for 'same' and ceil_mode."""
-    if isinstance(m, nn.Conv2d) and m.padding == "same":
+def _layer_output_size(name: str, m: nn.Module, n: int, k: int, s: int, p: int, d: int, ceil: bool,
+                       p_right: int | None = None) -> int:
+    """Output length of layer ``m`` along one axis, with PyTorch's rules for 'same', ceil_mode and pad layers."""
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)) and m.padding == "same":
         return n
+    if isinstance(m, _PADS):
+        return n + p + (p if p_right is None else p_right)
     if ceil:  # PyTorch's pooling_output_shape: round up, but the last window must start inside the input
         out = (n + 2 * p - d * (k - 1) - 1 + s - 1) // s + 1
         out -= (out - 1) * s >= n + p
@@ -400,7 +496,7 @@ def _layer_output_size(name: str, m: nn.Module, n: int, k: int, s: int, p: int, 
 
 def receptive_field(model: nn.Module | Sequence[nn.Module],
                     input_size: int | tuple[int, int] | None = None) -> RFTable:
-    """Receptive field of every layer of a sequential conv/pool stack, computed analytically.
+    """Receptive field of every layer of a sequential conv/pool stack (2D or 1D), computed analytically.
 
     For a layer with kernel ``K``, stride ``S``, padding ``P``, dilation ``D`` on top of a
     layer with receptive-field size ``r``, jump ``j`` and start ``s``:
@@ -410,36 +506,46 @@ def receptive_field(model: nn.Module | Sequence[nn.Module],
 
     Args:
         model: an ``nn.Sequential`` (nested ``Sequential`` allowed) or a list of layers:
-            ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and element-wise layers (activations,
-            ``BatchNorm2d``, ``Dropout``).
-        input_size: optional input ``H`` or ``(H, W)``; then every row also gets its output
-            size and impossible settings raise :class:`ShapeError`.
+            ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, or their 1D versions ``Conv1d``,
+            ``MaxPool1d``, ``AvgPool1d`` (one kind per stack), explicit pads such as
+            ``ConstantPad1d((2, 0), 0)`` (a causal convolution's left padding), and
+            element-wise layers (activations, ``BatchNorm``, ``Dropout``).
+        input_size: optional input ``H`` or ``(H, W)`` (``L`` for a 1D stack); then every row
+            also gets its output size and impossible settings raise :class:`ShapeError`.
 
     Returns:
         An :class:`RFTable`: row 0 is the input (size 1, jump 1, start 0), then one row per
-        layer. ``table.size``, ``table.jump``, ``table.start`` describe the last layer.
+        layer. ``table.size``, ``table.jump``, ``table.start`` describe the last layer; they
+        are pairs ``(rows, columns)`` for a 2D stack and 1-tuples ``(length,)`` for a 1D one.
 
     Raises:
-        TypeError: a layer that is not a conv, pool or element-wise layer (e.g. ``Flatten``).
+        TypeError: a layer that is not a conv, pool, pad or element-wise layer (e.g.
+            ``Flatten``), or 1D and 2D layers mixed in one stack.
     """
     layers = _leaf_layers(model)
-    size, jump, start = [1, 1], [1, 1], [0, 0]
+    dims = {name: _spatial_dims(m) for name, m in layers}
+    kinds = set(dims.values()) - {None}
+    if len(kinds) > 1:
+        raise TypeError(f"receptive_field follows one kind of stack, 1D or 2D, but this one mixes them: "
+                        f"{ {name: f'{n}D' for name, n in dims.items() if n} }")
+    n = kinds.pop() if kinds else 2
+    size, jump, start = [1] * n, [1] * n, [0] * n
     out = None
     if input_size is not None:
-        out = list(_pair(input_size, "input_size"))
+        out = list(_ntuple(input_size, "input_size", n))
         if min(out) < 1:
             raise ShapeError(f"input_size must be >= 1, got {input_size!r}")
-    table = RFTable([RFRow("", "input", (1, 1), (1, 1), (0, 0), tuple(out) if out else None)])
+    table = RFTable([RFRow("", "input", (1,) * n, (1,) * n, (0,) * n, tuple(out) if out else None)])
     for name, m in layers:
-        geom = _geometry(m)
+        geom = _geometry(m, n)
         if geom is not None:
-            k, s, p, d, ceil = geom
-            for a in range(2):
+            k, s, p, d, ceil, p_right = geom
+            for a in range(n):
                 size[a] += d[a] * (k[a] - 1) * jump[a]
                 start[a] -= p[a] * jump[a]
                 jump[a] *= s[a]
                 if out is not None:
-                    out[a] = _layer_output_size(name, m, out[a], k[a], s[a], p[a], d[a], ceil)
+                    out[a] = _layer_output_size(name, m, out[a], k[a], s[a], p[a], d[a], ceil, p_right[a])
         table.append(RFRow(name, _describe(m), tuple(size), tuple(jump), tuple(start),  # type: ignore[arg-type]
                            tuple(out) if out else None))  # type: ignore[arg-type]
     return table

@@ -2,6 +2,7 @@ import hashlib
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -82,9 +83,11 @@ def data_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVNETS_DATA", str(copy))
     data._manifest.cache_clear()
     data._load_npz.cache_clear()
+    data._load_series_npz.cache_clear()
     yield copy
     data._manifest.cache_clear()
     data._load_npz.cache_clear()
+    data._load_series_npz.cache_clear()
 
 
 def test_corrupted_file_raises_checksum_error(data_copy):
@@ -141,3 +144,59 @@ def test_online_switch_without_network_fails_fast(monkeypatch):
 def test_make_loader_checks_lengths():
     with pytest.raises(ValueError, match="same length"):
         data.make_loader((torch.zeros(3, 1), torch.zeros(2)))
+
+
+# ---------------------------------------------------------------------------------------
+# 1D series (notebook 08): MNIST-1D and the Mauna Loa CO2 record
+
+def test_mnist1d_is_the_package_split_with_balanced_digits():
+    x, y = data.load_mnist1d("train")
+    xt, yt = data.load_mnist1d("test")
+    assert x.shape == (4000, 1, 40) and xt.shape == (1000, 1, 40) and x.dtype == torch.float32
+    assert y.dtype == torch.int64 and set(y.tolist()) == set(range(10)) and min(torch.bincount(yt).tolist()) > 80
+    both = torch.cat([x, xt])
+    assert abs(both.mean()) < 1e-3 and abs(both.std() - 1) < 1e-3  # make_dataset standardises the whole set
+    assert data.mnist1d_templates().shape == (10, 12)
+
+
+def test_mnist1d_shuffle_seq_is_one_fixed_permutation_of_positions():
+    x, y = data.load_mnist1d("test")
+    xs, ys = data.load_mnist1d("test", shuffle_seq=True)
+    assert torch.equal(y, ys) and not torch.equal(x, xs)
+    # every shuffled position is one original position, the same for all series
+    match = [(x[:, 0, :] == xs[:, 0, [j]]).all(0).nonzero()[:, 0].tolist() for j in range(40)]
+    assert sorted(m[0] for m in match) == list(range(40))
+    xtr, _ = data.load_mnist1d("train", shuffle_seq=True)
+    perm = torch.tensor([m[0] for m in match])
+    assert torch.equal(xtr, data.load_mnist1d("train")[0][:, :, perm])  # the same permutation for train
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(split="val"), ValueError, "split must be 'train' or 'test'.*got 'val'"),
+    (dict(shuffle_seq="yes"), TypeError, "shuffle_seq must be True or False, got 'yes'"),
+])
+def test_mnist1d_bad_requests_are_explained(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        data.load_mnist1d(**kwargs)
+
+
+def test_co2_is_weekly_and_filled_causally():
+    s = data.load_co2()
+    assert len(s.date) == len(s.values) == len(s.measured) == 2284
+    assert str(s.date[0]) == "1958-03-29" and str(s.date[-1]) == "2001-12-29"
+    assert (np.diff(s.date) == np.timedelta64(7, "D")).all()
+    assert int((~s.measured).sum()) == 59 and not s.values.isnan().any()
+    assert 310 < s.values.min() and s.values.max() < 375 and s.values.dtype == torch.float32
+    gaps = (~s.measured).nonzero()[:, 0]
+    assert torch.equal(s.values[gaps], s.values[gaps - 1])  # a missing week repeats the week before
+    assert bool(s.measured[0])
+
+
+def test_corrupted_series_file_is_refused(data_copy):
+    target = data_copy / "co2_weekly.npz"
+    target.write_bytes(target.read_bytes()[:-10])
+    with pytest.raises(data.DataFileError, match=r"co2_weekly\.npz is corrupted"):
+        data.load_co2()
+    (data_copy / "mnist1d.npz").unlink()
+    with pytest.raises(data.DataFileError, match=r"mnist1d\.npz is missing"):
+        data.load_mnist1d()

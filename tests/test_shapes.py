@@ -311,3 +311,74 @@ def test_transposed_formula_refuses_bad_settings():
     with pytest.raises(ShapeError, match="stride must be an int >= 1"):
         conv_transpose_output_size(4, 3, stride=0)
     assert conv_transpose_output_size(4, 4, stride=2, padding=1) == 8  # the usual 2x upsampling layer
+
+
+# 1D: nn.Conv1d shapes and receptive fields (notebook 08)
+
+from course_utils.shapes import conv1d_output_shape  # noqa: E402
+
+
+def test_conv1d_output_shape_matches_torch_over_a_grid():
+    checked = refused = 0
+    for n, length, c_out, k, s, p, d, g in itertools.product([1, 3], [1, 4, 9, 40], [3, 6], [1, 2, 3, 5], [1, 2, 3],
+                                                             [0, 1, 2, "same", "valid"], [1, 2], [1, 3]):
+        c_in = 3
+        try:
+            predicted = conv1d_output_shape((n, c_in, length), c_out, k, s, p, d, g)
+        except ShapeError:
+            predicted = None
+        try:
+            real = tuple(nn.Conv1d(c_in, c_out, k, s, p, d, g)(torch.zeros(n, c_in, length)).shape)
+        except (RuntimeError, ValueError):  # ValueError: torch refuses padding='same' with stride > 1
+            real = None
+        assert predicted == real, (length, c_out, k, s, p, d, g)
+        checked += real is not None
+        refused += real is None
+    assert checked > 500 and refused > 100
+    assert conv1d_output_shape((25, 19), 25, 3, 2, 1) == (25, 10)  # unbatched (C, L) -> (C_out, L_out)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (dict(input_shape=(1, 3, 8, 8)), r"expected an input shape \(C, L\) or \(N, C, L\)"),
+    (dict(input_shape=(3, 0)), "of positive ints"),
+    (dict(kernel_size=(3, 3)), "kernel_size must be an int"),
+    (dict(kernel_size=9), "kernel spans 9 cells"),
+    (dict(groups=2), "groups=2 must divide in_channels=3"),
+    (dict(padding="full"), "padding must be an int"),
+    (dict(stride=2, padding="same"), "stride=1"),
+    (dict(out_channels=0), "out_channels must be an int >= 1"),
+])
+def test_conv1d_output_shape_rejects_bad_settings(bad, match):
+    args = dict(input_shape=(3, 8), out_channels=4, kernel_size=3) | bad
+    with pytest.raises((ShapeError, TypeError), match=match):
+        conv1d_output_shape(**args)
+
+
+def _causal(c_in, c_out, k, d):
+    return nn.Sequential(nn.ConstantPad1d((d * (k - 1), 0), 0.0), nn.Conv1d(c_in, c_out, k, dilation=d))
+
+
+def test_receptive_field_of_a_causal_dilated_1d_stack_matches_gradients():
+    stack = nn.Sequential(*[m for i, d in enumerate([1, 2, 4, 8]) for m in (_causal(1 if i == 0 else 4, 4, 3, d),
+                                                                           nn.Tanh())])  # tanh: no path blocked
+    table = receptive_field(stack, 50)
+    assert table.size == (31,) and table.jump == (1,) and table.start == (-30,)  # 1 + 2 * (1 + 2 + 4 + 8)
+    assert table[-1].output_size == (50,) and "ConstantPad1d" in str(table)
+    for t in (0, 20, 49):  # the gradient of output t reaches exactly inputs t-30 .. t (clipped at 0)
+        x = torch.randn(1, 1, 50, dtype=torch.float64, requires_grad=True)
+        stack.double()(x)[0, :, t].sum().backward()
+        seen = (x.grad[0, 0] != 0).nonzero()[:, 0]
+        (first, last), = table.window(t)
+        assert (int(seen.min()), int(seen.max())) == (max(first, 0), last) == (max(t - 30, 0), t)
+
+
+def test_receptive_field_1d_pools_and_symmetric_padding():
+    stack = nn.Sequential(nn.Conv1d(1, 2, 5, stride=2, padding=1), nn.MaxPool1d(2), nn.Conv1d(2, 2, 3, padding="same"))
+    table = receptive_field(stack, 40)
+    assert [r.size for r in table] == [(1,), (5,), (7,), (15,)]
+    assert table.jump == (4,) and table.start == (-5,)  # padding 1 of the first conv + 1 (x jump 4) of the last
+    assert table[-1].output_size == tuple(stack(torch.zeros(1, 1, 40)).shape[-1:])
+    with pytest.raises(ShapeError, match="needs 1 index"):
+        table.window(0, 0)
+    with pytest.raises(TypeError, match="mixes them"):
+        receptive_field(nn.Sequential(nn.Conv1d(1, 1, 3), nn.Conv2d(1, 1, 3)))
