@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab test unit notebooks benchmark release grade grade-check clean
+.PHONY: setup lab test unit notebooks benchmark sandbox release bundle grade grade-check clean
 
 setup: $(STAMP)
 
@@ -20,8 +20,18 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
+# The homework grader's sandbox (bubblewrap, Linux only): installed with apt as root, else say how.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || [ "$$(uname)" != Linux ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (the grader's sandbox) with apt-get"; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else echo "the homework grader needs bubblewrap: sudo apt-get install bubblewrap" \
+	    "(Fedora: sudo dnf install bubblewrap)" >&2; exit 1; fi; }
+
 # The whole suite: unit tests + every notebook executed by nbval in quick mode.
-test: $(STAMP)
+test: $(STAMP) sandbox
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
 		$(BIN)/python -m pytest --durations=15 $(ARGS)
 
@@ -35,21 +45,28 @@ notebooks: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/loop_overhead.py
 
-# Homework with nbgrader (see README, "For instructors"). The course folder homework/
-# is never committed. NB=notebooks/03_x.ipynb for one notebook.
+# Homework (see README, "For instructors"). The course folder homework/ is never committed.
+# NB=notebooks/03_x.ipynb for one notebook.
 HOMEWORK ?= homework
 release: $(STAMP)
 	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) check $(NB)
 	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) release $(NB)
 
-# Grade SUBMITTED/<student>/NN_x.ipynb (default $(HOMEWORK)/submitted): table + $(HOMEWORK)/scores.csv
-grade: $(STAMP)
-	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) grade $(SUBMITTED)
+# What students get: course_utils, data/ and the released notebooks, no solutions (a zip).
+bundle: $(STAMP)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) check $(NB)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) bundle $(NB)
 
-# Slow: grade every notebook's solution, untouched release and a broken copy (not in `make test`).
-grade-check: $(STAMP)
+# Grade SUBMITTED/<student>/NN_x.ipynb (default $(HOMEWORK)/submitted), sandboxed, in parallel:
+# table + $(HOMEWORK)/scores.csv. GRADE_ARGS="--jobs 4 --seed 1 --shard 0/8 ..." (see --help).
+grade: $(STAMP) sandbox
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) grade $(SUBMITTED) $(GRADE_ARGS)
+
+# Slow: grade every converted notebook's solution (full marks), untouched release (0) and a
+# broken copy (not in `make test`).
+grade-check: $(STAMP) sandbox
 	CONVNETS_QUICK=1 CONVNETS_GRADE_ALL=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
-		$(BIN)/python -m pytest tests/test_homework.py --durations=10 $(ARGS)
+		$(BIN)/python -m pytest tests/test_homework_grader.py --durations=10 $(ARGS)
 
 clean:
 	rm -rf .cache build *.egg-info

@@ -9,14 +9,25 @@ in the course folder's ``release/<NN_x>/<NN_x>.ipynb``, one assignment per noteb
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import re
 import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
-from .config import NOTEBOOKS, HomeworkConfig, check_result, environment, nbgrader_api
+from .compare import rule_problems
+from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api
+
+# A graded cell whose hidden section is not a grading probe (probe(seed) + a literal COMPARE,
+# AUTHORING.md) is reported as a warning while the notebooks are being converted from hidden
+# asserts; set this to True to make it an error (`check` then fails, and so `make release`).
+# Either way such a notebook cannot be graded (grade says which cells lack a probe).
+PROBE_PROBLEMS_ARE_ERRORS = False
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -35,6 +46,8 @@ class NotebookFormat:
     path: Path
     points: dict[str, float] = field(default_factory=dict)  # graded grade_id -> points, in order
     problems: list[str] = field(default_factory=list)
+    # probe-shape problems while PROBE_PROBLEMS_ARE_ERRORS is False (they go to problems otherwise)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total_points(self) -> float:
@@ -99,7 +112,8 @@ def check_format(path: Path | str, min_exercises: int = 3) -> NotebookFormat:
     included, mentions the marker words (nbgrader would treat them as markers); hidden-test
     markers paired and only in graded cells; each solution cell followed by a graded cell
     before the next solution cell; an ``Exercise N (k points)`` heading announces the
-    points its graded cells give.
+    points its graded cells give; the hidden section of every graded cell is a grading
+    probe (:func:`probe_problems`; warnings unless ``PROBE_PROBLEMS_ARE_ERRORS``).
 
     Args:
         path: a ``.ipynb`` file named ``NN_topic.ipynb``.
@@ -174,6 +188,8 @@ def check_format(path: Path | str, min_exercises: int = 3) -> NotebookFormat:
             if hidden_marks and not _paired(text, _BEGIN_HIDDEN, _END_HIDDEN):
                 problems.append(f"{where}: unbalanced hidden-test markers")
             result.points[grade_id] = float(points)
+            probe = [f"{where}: {p}" for p in probe_problems(hidden_section(text))]
+            (problems if PROBE_PROBLEMS_ARE_ERRORS else result.warnings).extend(probe)
             if heading:
                 heading = (heading[0], heading[1], heading[2] + float(points))
             open_solution = None
@@ -229,3 +245,189 @@ def _release(paths: list[Path], config: HomeworkConfig) -> list[Path]:
         out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         released.append(out)
     return released
+
+
+STUDENT_README = """# convnets-course (student version)
+
+Convolutional neural networks in PyTorch, as Jupyter notebooks. The exercises are yours to
+solve: each `raise NotImplementedError()` marks an answer to write, and the cell below it
+checks your answer on an example (a self-check; your grade comes from separate checks).
+
+Set up once (Python 3.10+), then open the course:
+
+    python -m venv .venv && . .venv/bin/activate     # Windows: .venv\\Scripts\\activate
+    pip install -e .
+    jupyter lab notebooks/
+
+`CONVNETS_QUICK=1 jupyter lab` runs every notebook with small data, in about a minute each.
+Hand in the notebooks you were asked for, under their own names (e.g. `02_image_kernels.ipynb`).
+"""
+
+
+def student_bundle(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None,
+                   out: Path | str | None = None) -> Path:
+    """A zip for students: ``course_utils``, ``data/``, the released notebooks; no solutions.
+
+    The notebooks are released first (:func:`release`); the bundle is checked to hold no
+    solution or hidden-test marker before it is written.
+
+    Args:
+        notebooks: instructor notebooks (default: every ``notebooks/NN_*.ipynb``).
+        config: the course folder (default :class:`HomeworkConfig`).
+        out: the zip file (default ``<course_dir>/bundle/convnets-course-student.zip``).
+
+    Returns:
+        The path of the zip, whose top folder is ``convnets-course/``.
+    """
+    config = config or HomeworkConfig()
+    released = release(notebooks, config)
+    out = Path(out) if out is not None else config.course_dir / "bundle" / "convnets-course-student.zip"
+    if out.suffix != ".zip":
+        raise ValueError(f"expected a .zip path for the bundle, got {str(out)!r}")
+    files: list[tuple[str, Path | str]] = [("README.md", STUDENT_README)]
+    for name in ("pyproject.toml", "environment.yml", "LICENSE"):
+        if (ROOT / name).is_file():
+            files.append((name, ROOT / name))
+    for folder in ("course_utils", "data"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
+                files.append((str(path.relative_to(ROOT)), path))
+    files += [(f"notebooks/{path.name}", path) for path in released]
+    for name, content in files:
+        if name.endswith(".ipynb"):
+            text = Path(content).read_text(encoding="utf-8")
+            if any(marker in text for marker in (_BEGIN_SOLUTION, _END_SOLUTION, _BEGIN_HIDDEN, _END_HIDDEN)):
+                raise RuntimeError(f"{name} still contains a solution or hidden-test marker; not bundled")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".zip")
+    os.close(fd)
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            target = f"convnets-course/{name}"
+            if isinstance(content, Path):
+                archive.write(content, target)
+            else:
+                archive.writestr(target, content)
+    os.replace(tmp, out)
+    return out
+
+
+# --------------------------------------------------------------------------- grading probes
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded test cell, as the grader sees it: its probe and how its answers are compared."""
+
+    grade_id: str  # e.g. "03-ex2-test"
+    points: float  # the cell's points, split equally over the scored keys of compare
+    code: str  # the hidden section: defines probe(seed) and COMPARE (never shown to students)
+    compare: dict[str, Any]  # the literal COMPARE dict
+
+
+def hidden_section(text: str) -> str | None:
+    """The code between the hidden-test markers of a test cell (all regions joined), or None."""
+    lines, inside, found = [], False, False
+    for line in text.splitlines():
+        if _BEGIN_HIDDEN in line:
+            inside = found = True
+        elif _END_HIDDEN in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines) + "\n" if found else None
+
+
+def _compare_literal(tree: ast.Module) -> tuple[Any, list[str]]:
+    """(COMPARE's value, problems) from the parsed hidden section."""
+    nodes = [n for n in tree.body if isinstance(n, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == "COMPARE" for t in n.targets)]
+    if len(nodes) != 1:
+        return None, [f"expected one COMPARE = {{...}} assignment, found {len(nodes)}"]
+    try:
+        return ast.literal_eval(nodes[0].value), []
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None, [f"COMPARE (line {nodes[0].lineno}) must be a literal dict: it is read with "
+                      "ast.literal_eval, never executed (no names, calls or expressions)"]
+
+
+def probe_problems(hidden: str | None) -> list[str]:
+    """What keeps a test cell's hidden section from being a grading probe (AUTHORING.md).
+
+    The hidden section must define ``probe(seed)`` (one parameter) and a literal ``COMPARE``
+    dict of valid rules (:func:`homework_tools.compare.rule_problems`); besides them only
+    imports and helper functions belong there (no asserts: they ran in the student's kernel).
+
+    Args:
+        hidden: the hidden section's code (:func:`hidden_section`), None if the cell has none.
+
+    Returns:
+        Problems, each saying what to change; empty when the probe is well formed.
+    """
+    howto = "define probe(seed) and a literal COMPARE dict there (notebooks/AUTHORING.md)"
+    if hidden is None:
+        return [f"no grading probe: the test cell has no hidden section; {howto}"]
+    try:
+        tree = ast.parse(hidden)
+    except SyntaxError as err:
+        return [f"the hidden section is not valid Python (line {err.lineno}: {err.msg})"]
+    problems = []
+    asserts = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+    probes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "probe"]
+    if asserts and not probes:
+        return [f"legacy hidden asserts (line {asserts[0]}): convert them to a grading probe, {howto}"]
+    if len(probes) != 1:
+        problems.append(f"expected one top-level def probe(seed), found {len(probes)}; {howto}")
+    else:
+        args = probes[0].args
+        if len(args.posonlyargs) + len(args.args) != 1 or args.vararg or args.kwonlyargs or args.kwarg:
+            problems.append("probe must take exactly one parameter: def probe(seed)")
+    compare, found = _compare_literal(tree)
+    problems += found
+    if compare is not None:
+        problems += [f"COMPARE: {p}" for p in rule_problems(compare)]
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.Expr)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and not any(isinstance(t, ast.Name) and t.id == "COMPARE" for t in node.targets):
+            problems.append(f"line {node.lineno}: only probe(seed), COMPARE, imports and helper functions "
+                            "belong in the hidden section")
+        elif isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):  # a docstring is fine
+            problems.append(f"line {node.lineno}: a statement that runs something; the hidden section only "
+                            "defines probe(seed) and COMPARE")
+        elif not isinstance(node, allowed):
+            problems.append(f"line {node.lineno}: {type(node).__name__.lower()} statement; the hidden section "
+                            "only defines probe(seed), COMPARE, imports and helper functions")
+    return problems
+
+
+def exercises(path: Path | str) -> list[Exercise]:
+    """The graded exercises of an instructor notebook, each with its probe and COMPARE rules.
+
+    Args:
+        path: a ``.ipynb`` file following notebooks/AUTHORING.md.
+
+    Returns:
+        One :class:`Exercise` per graded test cell, in notebook order.
+
+    Raises:
+        ValueError: a graded cell has no valid grading probe (e.g. legacy hidden asserts);
+            the message names every such cell and what is wrong.
+    """
+    path = Path(path)
+    found, problems = [], []
+    for index, cell in enumerate(read_notebook(path)["cells"]):
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if not meta.get("grade") or cell.get("cell_type") != "code":
+            continue
+        grade_id = str(meta.get("grade_id", f"cell {index}"))
+        text = cell_source(cell)
+        hidden = hidden_section(text)
+        bad = probe_problems(hidden)
+        if bad:
+            problems += [f"{grade_id}: {p}" for p in bad]
+            continue
+        compare, _ = _compare_literal(ast.parse(hidden))
+        found.append(Exercise(grade_id, float(meta.get("points") or 0), hidden, compare))
+    if problems:
+        raise ValueError(f"{path.name} cannot be graded until every exercise has a grading probe:\n  "
+                         + "\n  ".join(problems))
+    return found

@@ -10,32 +10,86 @@ import contextlib
 import os
 import re
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_COURSE_DIR = ROOT / "homework"
+GiB, MiB = 2**30, 2**20
+
+
+def default_jobs() -> int:
+    """Parallel graders by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Limits:
+    """What one submission may use. Times in seconds, sizes in bytes."""
+
+    # longest a single cell (or probe) may run before it is interrupted (killed if it ignores that)
+    cell_timeout: float = 120.0
+    # all the notebook's cells together, restarts and re-runs included; later cells are not run
+    notebook_time: float = 600.0
+    # all the probes together (a probe that kills the kernel costs a re-run of the notebook)
+    probe_time: float = 300.0
+    # memory of the whole sandbox (cgroup) and, plus 4 GiB of address space, of each process
+    memory: int = 4 * GiB
+    # processes and threads of the whole sandbox (cgroup; per-user RLIMIT_NPROC otherwise)
+    processes: int = 512
+    # largest file the submission may write, and size of its private /tmp
+    file_size: int = 512 * MiB
+    tmp_size: int = 1 * GiB
+    # bytes of cell outputs kept in the executed notebook (the rest is cut, with a note)
+    output_limit: int = 8 * MiB
+    # bytes of one probe's answer
+    answer_limit: int = 64 * MiB
+    # threads torch and BLAS may use inside (OMP_NUM_THREADS)
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("cell_timeout", "notebook_time", "probe_time", "memory", "processes", "file_size",
+                     "tmp_size", "output_limit", "answer_limit", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
+
+    @property
+    def hard_limit(self) -> float:
+        """Seconds after which the grader kills the sandbox whatever it is doing."""
+        return self.notebook_time + self.probe_time + 2 * self.cell_timeout + 60
 
 
 @dataclass
 class HomeworkConfig:
-    """Where nbgrader works and how it runs submissions (passed explicitly to every command)."""
+    """Where the homework tools work and how they grade (passed explicitly to every command)."""
 
-    # nbgrader's course folder: source/, release/, submitted/, autograded/, gradebook.db
+    # the course folder: release/ (student versions), graded/, feedback/, scores.*; never in git
     course_dir: Path = DEFAULT_COURSE_DIR
-    # grade in quick mode (CONVNETS_QUICK=1): small data, a few seconds per notebook
+    # run submissions in quick mode (CONVNETS_QUICK=1): small data, seconds per notebook
     quick: bool = True
-    # seconds a single cell may run while grading before nbgrader interrupts it
-    cell_timeout: int = 600
-    # echo nbgrader's log (otherwise it is captured and shown only on failure)
+    # times and sizes each submission may use (see Limits)
+    limits: Limits = field(default_factory=Limits)
+    # run submissions in the bubblewrap sandbox; False only for trusted code (warns every run)
+    sandbox: bool = True
+    # submissions graded at once, one sandbox each (default: the number of cores)
+    jobs: int = field(default_factory=default_jobs)
+    # the seed every probe gets; None: drawn at grading time (and recorded with the scores)
+    seed: int | None = None
+    # echo nbgrader's log while releasing (otherwise it is shown only on failure)
     verbose: bool = False
 
     def __post_init__(self) -> None:
         self.course_dir = Path(self.course_dir).resolve()
-        if self.cell_timeout <= 0:
-            raise ValueError(f"cell_timeout must be a positive number of seconds, got {self.cell_timeout}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise ValueError(f"jobs must be a positive number of parallel graders, got {self.jobs!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"seed must be an int >= 0 or None, got {self.seed!r}")
 
 
 def nbgrader_api(config: HomeworkConfig):
@@ -49,7 +103,6 @@ def nbgrader_api(config: HomeworkConfig):
     exchange = config.course_dir / "exchange"  # unused here; nbgrader only checks it exists
     exchange.mkdir(parents=True, exist_ok=True)
     c.Exchange.root = str(exchange)
-    c.Execute.timeout = config.cell_timeout
     c.ClearSolutions.enforce_metadata = True
     c.NbGraderAPI.log_level = "INFO" if config.verbose else "WARN"
     return NbGraderAPI(config=c)

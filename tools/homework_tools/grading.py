@@ -1,114 +1,350 @@
-"""Grade a folder of submissions with nbgrader's autograde and return the cell scores.
+"""Grade a folder of submissions: find them, run each in a sandbox, compare outside, record.
 
-``grade FOLDER`` accepts ``FOLDER/<student>/<NN_x>.ipynb`` (e.g. unpacked from an LMS) or
-nbgrader's ``FOLDER/<student>/<NN_x>/<NN_x>.ipynb``. Submissions run in quick mode
-(``CONVNETS_QUICK=1``) unless ``--full``: the exercises do not depend on the mode.
+``FOLDER/<student>/...`` holds each student's notebooks, at any depth up to 3 (an LMS
+download unpacked: ``<student>/<NN_x>.ipynb``, nbgrader's ``<student>/<NN_x>/<NN_x>.ipynb``,
+or a renamed ``<student>/hw/02_image_kernels (1).ipynb``). Names are taken literally (no
+globbing, no trimming). A notebook is matched to an assignment by its exact name, else by
+its name containing the assignment's (``Copy of 02_image_kernels.ipynb``), else by its
+content (its exercises' grade_ids); symlinks, special files, unreadable or oversized files,
+extra copies and unknown notebooks are not graded and are reported in the score table.
+
+Each submission runs in its own sandbox (:mod:`homework_tools.sandbox`): the whole notebook
+as handed in (its own test cells are only self-checks), then every exercise's probe with a
+seed drawn at grading time. The same probes with the same seed run on the instructor
+notebook for the reference answers. The answers are compared here, outside any sandbox
+(:mod:`homework_tools.compare`), and only this process writes scores.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
+import os
 import re
-import shutil
+import secrets
+import stat
 import sys
-import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
-from .authoring import NOTEBOOK_GLOB, course_notebooks, _release
-from .config import NOTEBOOKS, HomeworkConfig, environment, nbgrader_api, nbgrader_reason
-from .scores import CellScore
+from .authoring import Exercise, course_notebooks, exercises
+from .compare import compare_answers, exercise_score
+from .config import NOTEBOOKS, HomeworkConfig
+from .sandbox import Execution, execute
+
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submission larger than this is not graded (reported)
+MAX_DEPTH = 3  # folders below a student's folder searched for notebooks
+_SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
+_GRADE_ID = re.compile(r'"grade_id"\s*:\s*"(\d\d)-')
+NO_SANDBOX_WARNING = ("WARNING: grading WITHOUT the sandbox (--no-sandbox): each submission runs as you, "
+                      "with your files, your network and your environment variables. Use it only for "
+                      "notebooks you trust (your own solutions).")
 
 
-def _find_submissions(folder: Path) -> Iterator[tuple[str, str, Path]]:
-    """(student, assignment, notebook) for ``folder/<student>/<NN_x>[/<NN_x>].ipynb``."""
-    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        found = sorted(student_dir.glob(NOTEBOOK_GLOB)) + sorted(student_dir.glob(f"*/{NOTEBOOK_GLOB}"))
-        for nb in found:
-            if ".ipynb_checkpoints" not in nb.parts:
-                yield student_dir.name, nb.stem, nb
+@dataclass
+class Submission:
+    """One notebook to grade: whose, which assignment, where, and how it was recognised."""
+
+    student: str  # the student's folder name, literally
+    assignment: str  # the assignment (notebook stem) it was matched to
+    path: Path
+    relative: str  # path inside the student's folder, for reports
+    how: str  # "exact", "by name" or "by content"
+
+
+@dataclass
+class Found:
+    """What :func:`find_submissions` found: notebooks to grade and notes on everything else."""
+
+    submissions: list[Submission] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (student, note) for the score table
+    students: list[str] = field(default_factory=list)  # every student folder, graded or not
+
+
+@dataclass
+class GradeRun:
+    """The outcome of grading: one record per graded submission, notes, the seed used."""
+
+    seed: int
+    records: list[dict] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    students: list[str] = field(default_factory=list)
+    shard: tuple[int, int] | None = None
+
+    def table_notes(self) -> list[tuple[str, str]]:
+        """The notes for the score table: files not graded, and submissions that went wrong as a whole."""
+        return self.notes + [(r["student"], f"{r['assignment']}: {r['problem']}") for r in self.records if r["problem"]]
+
+
+# --------------------------------------------------------------------------- finding
+
+def read_submission(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> str:
+    """The text of a submitted notebook, refusing symlinks, special files and huge files.
+
+    Args:
+        path: the file (its last component must not be a symlink).
+        limit: the largest size in bytes.
+
+    Raises:
+        ValueError: what is wrong with the file, in words for the score table.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        raise ValueError("is a symlink: not graded" if os.path.islink(path) else f"cannot be read ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("is not a regular file: not graded")
+        if info.st_size > limit:
+            raise ValueError(f"is larger than {limit // 2**20} MiB: not graded")
+        data = f.read(limit + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("is not a notebook (not UTF-8 text): graded 0") from None
+
+
+def _match(name: str, text: str | None, assignments: list[str]) -> tuple[str | None, str]:
+    """(assignment, how) for a notebook file name and its text."""
+    stem = name[: -len(".ipynb")]
+    if stem in assignments:
+        return stem, "exact"
+    by_name = [a for a in assignments if a in stem]
+    if len(by_name) == 1:
+        return by_name[0], "by name"
+    if text is not None:
+        numbers = _GRADE_ID.findall(text)
+        if numbers:
+            best = max(set(numbers), key=numbers.count)
+            by_content = [a for a in assignments if a.startswith(best + "_")]
+            if len(by_content) == 1:
+                return by_content[0], "by content"
+    return None, ""
+
+
+def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
+    """Every student's notebooks in ``folder``, matched to ``assignments``, with notes on the rest.
+
+    Args:
+        folder: one sub-folder per student.
+        assignments: the assignment names (instructor notebook stems), e.g. ``["02_image_kernels"]``.
+
+    Returns:
+        A :class:`Found`: at most one submission per student and assignment (an exact name at
+        the top of the student's folder first, then nbgrader's layout, then the shortest path),
+        and a note for every file or folder that is not graded and why.
+    """
+    folder = Path(folder)
+    found = Found()
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if entry.is_symlink():
+            found.notes.append((name, f"{name!r} is a symlink: not graded"))
+            found.students.append(name)
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            if name.lower().endswith(".ipynb"):
+                found.notes.append(("-", f"{name!r} is not inside a student folder: not graded"))
+            continue
+        found.students.append(name)
+        candidates: dict[str, list[tuple[tuple, str, Path, str]]] = {}
+        for path, relative in _notebooks_in(Path(entry.path), name, found.notes):
+            try:
+                text = read_submission(path)
+            except ValueError as err:
+                if "graded 0" not in str(err):
+                    found.notes.append((name, f"{relative!r} {err}"))
+                    continue
+                text = None
+            assignment, how = _match(path.name, text, assignments)
+            if assignment is None:
+                found.notes.append((name, f"{relative!r} is not one of the graded notebooks: not graded"))
+                continue
+            parts = Path(relative).parts
+            rank = (0 if how == "exact" and len(parts) == 1 else
+                    1 if how == "exact" and parts == (assignment, path.name) else 2 if how == "exact" else
+                    3 if how == "by name" else 4, len(parts), relative)
+            candidates.setdefault(assignment, []).append((rank, relative, path, how))
+        if not candidates and not any(student == name for student, _ in found.notes):
+            found.notes.append((name, "no notebook found"))
+        for assignment, options in sorted(candidates.items()):
+            options.sort()
+            _, relative, path, how = options[0]
+            found.submissions.append(Submission(name, assignment, path, relative, how))
+            if how != "exact":
+                found.notes.append((name, f"{relative!r} graded as {assignment} (matched {how})"))
+            for _, other, _, _ in options[1:]:
+                found.notes.append((name, f"{other!r} is another copy of {assignment}: not graded "
+                                          f"({relative!r} was)"))
+    return found
+
+
+def _notebooks_in(top: Path, student: str, notes: list[tuple[str, str]]) -> list[tuple[Path, str]]:
+    """(path, path relative to ``top``) of every ``.ipynb`` below ``top``, no symlinks followed."""
+    result = []
+    for here, dirs, files in os.walk(top, followlinks=False):
+        depth = len(Path(here).relative_to(top).parts)
+        for d in sorted(dirs):
+            relative = str(Path(here, d).relative_to(top))
+            if d in _SKIPPED_FOLDERS or d.startswith("."):
+                dirs.remove(d)
+            elif os.path.islink(os.path.join(here, d)):
+                notes.append((student, f"{relative!r} is a symlink: not graded"))
+                dirs.remove(d)
+            elif depth >= MAX_DEPTH:
+                dirs.remove(d)
+        dirs.sort()
+        for f in sorted(files):
+            if f.lower().endswith(".ipynb") and not f.startswith("."):
+                result.append((Path(here, f), str(Path(here, f).relative_to(top))))
+    return result
+
+
+# --------------------------------------------------------------------------- grading
+
+def shard_of(student: str, count: int) -> int:
+    """The shard (0 .. count-1) a student belongs to: a hash of the literal id, the same everywhere."""
+    digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count
 
 
 def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = None,
-          notebooks: Path | str = NOTEBOOKS) -> list[CellScore]:
-    """Autograde every submission in a folder with nbgrader and return the cell scores.
-
-    A submission that fails (a broken cell, an error, a timeout) still gets graded: its
-    failing test cells score 0; one nbgrader cannot run at all (not a notebook, a dead
-    kernel) scores 0 with a warning. Notebooks that are not course notebooks are skipped
-    with a warning. An assignment not yet released is released first from ``notebooks``.
+          notebooks: Path | str = NOTEBOOKS, shard: tuple[int, int] | None = None) -> GradeRun:
+    """Grade every submission in a folder: sandboxed runs, comparison outside, one record each.
 
     Args:
-        submitted: ``<student>/<NN_x>.ipynb`` or ``<student>/<NN_x>/<NN_x>.ipynb`` inside it
-            (default: ``<course_dir>/submitted``).
+        submitted: one sub-folder per student (default ``<course_dir>/submitted``); never
+            inside the course folder's outputs, and better outside the repository.
         config: where and how (default :class:`HomeworkConfig`).
-        notebooks: the folder of instructor notebooks the assignments come from.
+        notebooks: the folder of instructor notebooks (solutions and probes).
+        shard: ``(i, n)``: grade only the students of shard ``i`` of ``n`` (needs ``config.seed``).
 
     Returns:
-        One :class:`CellScore` per autograded cell per student and notebook, sorted.
+        A :class:`GradeRun` (see :mod:`homework_tools.scores` to tabulate and write it).
+
+    Raises:
+        ValueError: bad folders, no submissions, a graded notebook without grading probes.
+        RuntimeError: an instructor notebook's probes fail or miss their own rules.
+        SandboxUnavailable: the sandbox does not work here (and ``config.sandbox``).
     """
     config = config or HomeworkConfig()
-    folder = Path(submitted).resolve() if submitted is not None else config.course_dir / "submitted"
+    folder = Path(submitted) if submitted is not None else config.course_dir / "submitted"
     if not folder.is_dir():
         raise ValueError(f"expected a folder of submissions <student>/<NN_x>.ipynb, got {str(folder)!r}")
-    submissions = list(_find_submissions(folder))
-    if not submissions:
+    folder = folder.resolve()
+    if config.course_dir.is_relative_to(folder):
+        raise ValueError(f"the course folder {str(config.course_dir)!r} is inside the submissions folder "
+                         f"{str(folder)!r}: grades would be written among the submissions")
+    if shard is not None:
+        index, count = shard
+        if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
+            raise ValueError(f"expected a shard i/n with 0 <= i < n, got {index}/{count}")
+        if config.seed is None:
+            raise ValueError("grading in shards needs an explicit seed (--seed), the same for every shard, "
+                             "so that all students get the same probe inputs")
+    if not config.sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+    sources = {p.stem: p for p in course_notebooks(notebooks)}
+    found = find_submissions(folder, sorted(sources))
+    if not found.submissions and not found.students:
         raise ValueError(f"found no submissions in {str(folder)!r}: expected <student>/<NN_x>.ipynb "
                          "or <student>/<NN_x>/<NN_x>.ipynb")
-    sources = {p.stem: p for p in course_notebooks(notebooks)}
-    for student, assignment, nb in submissions:
-        if assignment not in sources:  # e.g. "01_fc_vs_conv-Copy1.ipynb": not graded, but say so
-            print(f"warning: skipped {nb}: not a course notebook ({', '.join(sorted(sources))})", file=sys.stderr)
-    submissions = [s for s in submissions if s[1] in sources]
-    if not submissions:
-        raise ValueError(f"found no submission of a course notebook in {str(folder)!r}; "
-                         f"expected one of {sorted(sources)}")
-
-    with environment(CONVNETS_QUICK="1" if config.quick else None), warnings.catch_warnings():
-        # nbgrader 0.9 on SQLAlchemy 2 warns about its own session handling: not the user's business
-        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=Warning)
-        return _grade(submissions, sources, config)
-
-
-def _grade(submissions: list[tuple[str, str, Path]], sources: dict[str, Path],
-           config: HomeworkConfig) -> list[CellScore]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    config.course_dir.mkdir(parents=True, exist_ok=True)
-    with Gradebook(f"sqlite:///{config.course_dir / 'gradebook.db'}") as gb:
-        known = {a.name for a in gb.assignments}
-    todo = sorted({a for _, a, _ in submissions} - known)
-    if todo:
-        _release([sources[a] for a in todo], config)
-
-    inbox = config.course_dir / "submitted"
-    for student, assignment, nb in submissions:
-        target = inbox / student / assignment / f"{assignment}.ipynb"
-        if nb.resolve() != target.resolve():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(nb, target)
-
-    api = nbgrader_api(config)
-    failed = set()
-    for student, assignment in sorted({(s, a) for s, a, _ in submissions}):
-        result = api.autograde(assignment, student, force=True, create=True)
-        if not result.get("success"):  # nbgrader could not grade it at all (e.g. not a notebook): 0 points
-            failed.add((student, assignment))
-            print(f"warning: could not grade {student}/{assignment}, scored 0: {nbgrader_reason(result)}", file=sys.stderr)
-
-    scores = []
-    with Gradebook(f"sqlite:///{config.course_dir / 'gradebook.db'}") as gb:
-        for student, assignment in sorted({(s, a) for s, a, _ in submissions}):
-            try:
-                sub = gb.find_submission_notebook(assignment, assignment, student)
-                grades = {} if (student, assignment) in failed else {g.name: g for g in sub.grades}
-            except MissingEntry:
-                grades = {}
-            for cell in gb.find_notebook(assignment, assignment).grade_cells:
-                got = grades.get(cell.name)
-                score = float(got.score) if got is not None and got.score is not None else 0.0
-                scores.append(CellScore(student, assignment, cell.name, score, float(cell.max_score)))
-    return sorted(scores, key=lambda s: (s.student, s.assignment, _natural(s.grade_id)))
+    if shard is not None:
+        mine = {s for s in found.students if shard_of(s, shard[1]) == shard[0]}
+        found.submissions = [s for s in found.submissions if s.student in mine]
+        found.notes = [n for n in found.notes if n[0] in mine or (n[0] == "-" and shard[0] == 0)]
+        found.students = sorted(mine)
+    run = GradeRun(config.seed if config.seed is not None else secrets.randbelow(2**31),
+                   notes=found.notes, students=found.students, shard=shard)
+    needed = sorted({s.assignment for s in found.submissions})
+    tasks = {a: exercises(sources[a]) for a in needed}  # ValueError for notebooks without probes
+    with concurrent.futures.ThreadPoolExecutor(config.jobs) as pool:
+        references = dict(zip(needed, pool.map(lambda a: _reference(sources[a], tasks[a], run.seed, config), needed)))
+        jobs = [pool.submit(_grade_one, s, tasks[s.assignment], references[s.assignment], run.seed, config)
+                for s in found.submissions]
+        run.records = [job.result() for job in jobs]
+    return run
 
 
-def _natural(text: str) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+def _probes(tasks: list[Exercise]) -> list[dict]:
+    return [{"grade_id": e.grade_id, "code": e.code} for e in tasks]
+
+
+def reference_answers(source: Path, tasks: list[Exercise], seed: int,
+                      config: HomeworkConfig) -> tuple[dict, list[str], Execution]:
+    """Run an instructor notebook and its probes: ({grade_id: answer}, problems, the run).
+
+    A problem is a probe that did not return, a key of ``COMPARE`` the answer lacks, an
+    answer that is not plain data, or a rule the reference itself fails (a bound, a match
+    fraction). Cells that raise (a "failing version first" cell) are not problems; they
+    are in the run's ``cells``. Grading uses the same seed for the students.
+
+    Args:
+        source: the instructor notebook.
+        tasks: its exercises (:func:`homework_tools.authoring.exercises`).
+        seed: the seed every probe gets.
+        config: limits, mode, sandbox.
+    """
+    run = execute(source.read_text(encoding="utf-8"), _probes(tasks), seed, config.limits, config.quick,
+                  config.sandbox)
+    answers, problems = {}, []
+    if run.problem:
+        problems.append(f"{source.name}: {run.problem}")
+    for task in tasks:
+        got = run.answers.get(task.grade_id)
+        if got is None or got.status != "ok":
+            status = "did not run" if got is None else f"{got.status} {got.ename}".rstrip()
+            problems.append(f"{task.grade_id}: the probe {status}")
+            continue
+        answers[task.grade_id] = got.value
+        missing = [k for k in task.compare if k not in got.value]
+        if missing or "__not_a_dict__" in got.value:
+            problems.append(f"{task.grade_id}: probe(seed) must return a dict with the keys of COMPARE; "
+                            f"missing {missing or list(task.compare)}")
+            continue
+        unsendable = [k for k, v in got.value.items() if isinstance(v, dict) and set(v) == {"unsendable"}]
+        if unsendable:
+            problems.append(f"{task.grade_id}: keys {unsendable} are not plain data (numbers, strings, lists, "
+                            "dicts, arrays, tensors)")
+        failed = [r.key for r in compare_answers(got.value, got.value, task.compare) if not r.passed]
+        if failed:
+            problems.append(f"{task.grade_id}: the instructor's own answer fails its rules for {failed}")
+    return answers, problems, run
+
+
+def _reference(source: Path, tasks: list[Exercise], seed: int, config: HomeworkConfig) -> dict:
+    answers, problems, _ = reference_answers(source, tasks, seed, config)
+    if problems:
+        raise RuntimeError(f"the reference answers of {source.name} (seed {seed}) are unusable; check them with "
+                           f"`python tools/homework.py answers {source}`:\n  " + "\n  ".join(problems))
+    return answers
+
+
+def _grade_one(sub: Submission, tasks: list[Exercise], reference: dict, seed: int,
+               config: HomeworkConfig) -> dict:
+    """Grade one submission; a record (plain data) for the score files and the feedback."""
+    record: dict[str, Any] = {"student": sub.student, "assignment": sub.assignment, "file": sub.relative,
+                              "matched": sub.how, "problem": "", "cells": [], "exercises": []}
+    try:
+        text = read_submission(sub.path)
+        run = execute(text, _probes(tasks), seed, config.limits, config.quick, config.sandbox)
+    except ValueError as err:  # not UTF-8: nothing to run
+        run = Execution(problem=f"the file {err}")
+    record.update(problem=run.problem, cells=run.cells, seconds=round(run.seconds, 1), notebook=run.notebook)
+    for task in tasks:
+        got = run.answers.get(task.grade_id)
+        if got is not None and got.status == "ok":
+            results = compare_answers(got.value, reference[task.grade_id], task.compare)
+            status = "ok"
+        else:
+            results = compare_answers(None, reference[task.grade_id], task.compare)
+            status = "not run" if got is None else f"{got.status} {got.ename}".rstrip()
+        record["exercises"].append({
+            "grade_id": task.grade_id, "points": exercise_score(results, task.points), "max_points": task.points,
+            "status": status, "passed": sum(r.passed for r in results), "checks": len(results),
+            "reasons": sorted({r.reason for r in results if not r.passed})})
+    return record

@@ -1,0 +1,428 @@
+"""Run one notebook and its grading probes in a throwaway sandbox; only plain data comes out.
+
+The sandbox is bubblewrap (``bwrap``, Debian package ``bubblewrap``) with resource limits
+from ``prlimit`` and, where the grader may create cgroups (root, or a delegated cgroup v2
+subtree), a cgroup bounding the memory and the number of processes of the whole sandbox:
+
+* no network (a new network namespace with only loopback), no view of other processes;
+* read-only: the Python environment, ``course_utils/`` and ``data/`` (mounted at
+  ``/course``); nothing else of the machine but ``/usr``: no course folder, no gradebook,
+  no other submission, no home folder, none of the grader's environment variables;
+* a private ``/tmp`` (a tmpfs of bounded size) holding the working folder, ``HOME`` and
+  the course cache (``CONVNETS_CACHE``), gone when the sandbox ends;
+* limits: wall time per cell, for the whole notebook and for the probes; memory; processes;
+  file size; open files; kept output bytes; answer bytes;
+* every process of the submission dies with the sandbox (a PID namespace whose first process
+  is killed at the end; ``--die-with-parent`` if the grader itself dies).
+
+The notebook goes in and the results come out through the runner's stdin/stdout
+(:mod:`homework_tools.runner`): the submission is never mounted, so a symlink in it cannot
+reach anything. The grader reads what comes out as data with sizes bounded (JSON, and
+``.npz`` with ``allow_pickle=False`` in :mod:`homework_tools.compare`).
+
+``sandboxed=False`` runs the same runner as a plain subprocess (same limits where
+``prlimit`` allows, a cleared environment, a temporary working folder) but with the
+grader's view of the machine: only for code you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+from .compare import AnswerError, decode_answer
+from .config import GiB, MiB, ROOT, Limits
+
+RUNNER = Path(__file__).resolve().with_name("runner.py")
+INSIDE_COURSE = "/course"  # where course_utils/ and data/ appear inside the sandbox
+INSIDE_RUNNER = "/grader/runner.py"
+_STATUSES = {"ok", "error", "timeout", "killed", "not run", "too large", "died"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces on this machine."""
+
+
+@dataclass
+class ProbeAnswer:
+    """What one probe gave: a status and, when ``status == "ok"``, the decoded answer."""
+
+    status: str  # ok, error, timeout, killed, not run, too large, unreadable
+    ename: str = ""  # the exception's name when status is "error"
+    value: Any = None
+
+
+@dataclass
+class Execution:
+    """Everything that came out of one sandbox (all of it untrusted data)."""
+
+    cells: list[dict] = field(default_factory=list)  # {"index", "status", "ename"} per code cell
+    notebook: str | None = None  # the executed notebook (.ipynb text), None if none came out
+    answers: dict[str, ProbeAnswer] = field(default_factory=dict)
+    problem: str = ""  # what went wrong with the sandbox as a whole ("" if nothing)
+    seconds: float = 0.0
+    stderr: str = ""  # the last few KB of the runner's stderr, for the instructor
+
+
+# --------------------------------------------------------------------------- availability
+
+@lru_cache(maxsize=1)
+def check_sandbox() -> None:
+    """Raise :class:`SandboxUnavailable`, saying what to do, unless bubblewrap works here."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: it isolates each submission while it is graded. "
+            "Install it (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap) "
+            "or, only for code you trust, grade with --no-sandbox")
+    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--uid", "1000", "--gid", "1000",
+                            "--die-with-parent", "true"], capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot create a sandbox here ({probe.stderr.strip() or probe.returncode}): it needs "
+            "unprivileged user namespaces (check `unshare --user true`; on Ubuntu 24.04 allow them for bwrap "
+            "with an AppArmor profile, elsewhere sysctl kernel.unprivileged_userns_clone=1)")
+
+
+# --------------------------------------------------------------------------- cgroups
+
+class _Cgroup:
+    """A cgroup (v2, or v1 memory + pids) bounding one sandbox, when this process may create one."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
+
+    @classmethod
+    def create(cls, memory: int, processes: int) -> "_Cgroup | None":
+        """A new cgroup with the limits, or None where cgroups cannot be created (not root, no delegation)."""
+        name = f"homework-{uuid.uuid4().hex[:12]}"
+        own = _own_cgroups()
+        settings: list[tuple[Path, dict[str, str]]] = []
+        if "" in own and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists():  # cgroup v2
+            settings.append((Path("/sys/fs/cgroup") / own[""].lstrip("/") / name,
+                             {"memory.max": str(memory), "memory.swap.max": "0", "pids.max": str(processes)}))
+        else:
+            for controller, values in (("memory", {"memory.limit_in_bytes": str(memory)}),
+                                       ("pids", {"pids.max": str(processes)})):
+                if controller not in own or not (Path("/sys/fs/cgroup") / controller).is_dir():
+                    return None
+                settings.append((Path("/sys/fs/cgroup") / controller / own[controller].lstrip("/") / name, values))
+        made = []
+        try:
+            for folder, values in settings:
+                folder.mkdir()
+                made.append(folder)
+                for key, value in values.items():
+                    target = folder / key
+                    if target.exists():
+                        target.write_text(value)
+                    elif key != "memory.swap.max":
+                        raise OSError(f"{target} is missing (controller not enabled)")
+        except OSError:
+            cls(made).remove()
+            return None
+        return cls(made)
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """``command`` started inside this cgroup (a shell moves itself in, then execs it)."""
+        procs = [str(folder / "cgroup.procs") for folder in self.folders]
+        script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *procs, "--", *command]
+
+    def kill(self) -> None:
+        """SIGKILL every process still in the cgroup."""
+        for folder in self.folders:
+            kill_file = folder / "cgroup.kill"
+            if kill_file.exists():
+                try:
+                    kill_file.write_text("1")
+                    continue
+                except OSError:
+                    pass
+            try:
+                pids = (folder / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError, PermissionError):
+                    pass
+
+    def remove(self) -> None:
+        """Kill what is left and delete the cgroup folders (retrying while processes exit)."""
+        for _ in range(50):
+            self.kill()
+            for folder in list(self.folders):
+                try:
+                    folder.rmdir()
+                    self.folders.remove(folder)
+                except FileNotFoundError:
+                    self.folders.remove(folder)
+                except OSError:
+                    pass
+            if not self.folders:
+                return
+            time.sleep(0.1)
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller -> this process's cgroup path ("" for cgroup v2), from /proc/self/cgroup."""
+    found = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                found[controller] = path
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+@lru_cache(maxsize=1)
+def cgroups_available() -> bool:
+    """Whether this process can bound a sandbox's total memory and processes with a cgroup."""
+    group = _Cgroup.create(GiB, 64)
+    if group is None:
+        return False
+    group.remove()
+    return True
+
+
+# --------------------------------------------------------------------------- commands
+
+def _environment(limits: Limits, quick: bool, course: str, home: str) -> dict[str, str]:
+    """The only environment variables a submission sees (none of the grader's)."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": f"{home}/home", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+        "PYTHONPATH": course, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "JUPYTER_RUNTIME_DIR": f"{home}/jupyter", "JUPYTER_DATA_DIR": f"{home}/jupyter-data",
+        "JUPYTER_CONFIG_DIR": f"{home}/jupyter-config", "IPYTHONDIR": f"{home}/ipython",
+        "MPLCONFIGDIR": f"{home}/matplotlib", "MPLBACKEND": "Agg", "TORCH_HOME": f"{home}/torch",
+        "CONVNETS_CACHE": f"{home}/cache", "CONVNETS_QUICK": "1" if quick else "0",
+        "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
+    }
+
+
+def _prlimit(limits: Limits, cgroup: bool) -> list[str]:
+    cpu = int((limits.notebook_time + limits.probe_time) * limits.threads * 2 + 120)
+    return ["prlimit", f"--as={limits.memory + 4 * GiB}", f"--fsize={limits.file_size}", "--nofile=1024",
+            "--core=0", f"--cpu={cpu}", *([] if cgroup else [f"--nproc={limits.processes}"]), "--"]
+
+
+def _mount(path: Path) -> list[str]:
+    """bwrap arguments showing ``path`` read-only at the same place (a symlink stays a symlink)."""
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    return ["--ro-bind", str(path), str(path)]
+
+
+def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list[str]:
+    """The bubblewrap command line that runs the runner in a fresh sandbox.
+
+    Args:
+        limits: sizes and times (the tmpfs size).
+        quick: run the notebook in quick mode (``CONVNETS_QUICK=1``).
+        course_root: the repository whose ``course_utils/`` and ``data/`` are mounted.
+    """
+    python = Path(sys.executable)
+    prefixes = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), python.resolve().parent.parent})
+    args = ["bwrap", "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        if Path("/", name).exists():
+            args += _mount(Path("/", name))
+    for prefix in prefixes:
+        if not any(prefix != other and prefix.is_relative_to(other) for other in prefixes):
+            if not prefix.is_relative_to("/usr"):
+                args += ["--ro-bind", str(prefix), str(prefix)]
+    if str(Path(sys.prefix)) != str(Path(sys.prefix).resolve()):  # a venv reached through a symlink
+        args += ["--symlink", str(Path(sys.prefix).resolve()), str(Path(sys.prefix))]
+    args += ["--ro-bind", str(course_root / "course_utils"), f"{INSIDE_COURSE}/course_utils",
+             "--ro-bind", str(course_root / "data"), f"{INSIDE_COURSE}/data",
+             "--ro-bind", str(RUNNER), INSIDE_RUNNER,
+             "--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    for key, value in _environment(limits, quick, INSIDE_COURSE, "/tmp").items():
+        args += ["--setenv", key, value]
+    for folder in ("home", "cache", "jupyter", "ipython", "matplotlib"):
+        args += ["--dir", f"/tmp/{folder}"]
+    return args + ["--chdir", "/tmp", "--", str(python), INSIDE_RUNNER]
+
+
+# --------------------------------------------------------------------------- running
+
+class _FrameError(Exception):
+    pass
+
+
+def _read_frame(stream: IO[bytes], limit: int) -> bytes:
+    head = stream.read(8)
+    if len(head) < 8:
+        raise _FrameError("the sandbox ended without an answer")
+    size = int.from_bytes(head, "big")
+    if size > limit:
+        raise _FrameError(f"the sandbox sent {size} bytes, more than the limit of {limit}")
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            raise _FrameError("the sandbox ended in the middle of an answer")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(len(payload).to_bytes(8, "big"))
+    stream.write(payload)
+    stream.flush()
+
+
+def _clean_cells(raw: Any) -> list[dict]:
+    """Cell statuses from the sandbox, reduced to known words and identifier-like names."""
+    cells = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("index"), int):
+            continue
+        status = item.get("status") if item.get("status") in _STATUSES else "error"
+        ename = item.get("ename") if isinstance(item.get("ename"), str) and _NAME.match(item.get("ename", "")) else ""
+        cells.append({"index": item["index"], "status": status, "ename": ename})
+    return cells
+
+
+def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick: bool = True,
+            sandboxed: bool = True, course_root: Path = ROOT) -> Execution:
+    """Execute a notebook, then its probes, in a fresh sandbox and bring back plain data.
+
+    Args:
+        notebook: the notebook's text (.ipynb JSON); never mounted, sent through a pipe.
+        probes: ``[{"grade_id": ..., "code": hidden section}]``, run after the notebook.
+        seed: the seed every probe gets.
+        limits: times and sizes.
+        quick: quick mode (``CONVNETS_QUICK=1``).
+        sandboxed: False runs without bubblewrap (only for trusted code).
+        course_root: the repository whose ``course_utils/`` and ``data/`` the notebook uses.
+
+    Returns:
+        An :class:`Execution`; a problem with the submission (a crash, a time limit, garbage)
+        is reported in it, never raised.
+
+    Raises:
+        SandboxUnavailable: ``sandboxed`` and bubblewrap does not work here.
+    """
+    start = time.monotonic()
+    group = _Cgroup.create(limits.memory, limits.processes)
+    scratch = None
+    if sandboxed:
+        check_sandbox()
+        command = _prlimit(limits, group is not None) + bwrap_command(limits, quick, course_root)
+        env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
+    else:
+        scratch = tempfile.mkdtemp(prefix="homework-unsandboxed-")
+        for folder in ("home", "cache", "jupyter", "ipython", "matplotlib", "work"):
+            os.makedirs(os.path.join(scratch, folder))
+        env = _environment(limits, quick, str(course_root), scratch)
+        command, cwd = _prlimit(limits, group is not None) + [sys.executable, str(RUNNER)], os.path.join(scratch, "work")
+    if group is not None:
+        command = group.wrap(command)
+    result = Execution()
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, cwd=cwd, start_new_session=True)
+    tail = bytearray()
+
+    def drain_stderr() -> None:
+        for line in process.stderr:
+            tail.extend(line)
+            del tail[:-8192]
+
+    reader = threading.Thread(target=drain_stderr, daemon=True)
+    reader.start()
+    timer = threading.Timer(limits.hard_limit, _kill_group, (process,))
+    timer.start()
+    try:
+        _converse(process, notebook, probes, seed, limits, result)
+    finally:
+        timer.cancel()
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        _kill_group(process)
+        process.wait()
+        if group is not None:
+            group.remove()
+        reader.join(timeout=5)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        result.seconds = time.monotonic() - start
+        result.stderr = tail.decode("utf-8", "replace")
+    if not result.problem and time.monotonic() - start >= limits.hard_limit:
+        result.problem = f"stopped after the hard time limit of {limits.hard_limit:g} s"
+    return result
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _converse(process: subprocess.Popen, notebook: str, probes: list[dict], seed: int, limits: Limits,
+              result: Execution) -> None:
+    """Send the job, read the executed notebook, send the probes, read the answers."""
+    job = {"notebook": notebook, "cell_timeout": limits.cell_timeout, "notebook_time": limits.notebook_time,
+           "probe_time": limits.probe_time, "output_limit": limits.output_limit, "answer_limit": limits.answer_limit}
+    try:
+        _write_frame(process.stdin, json.dumps(job).encode("utf-8"))
+        first = json.loads(_read_frame(process.stdout, 2 * limits.output_limit + 4 * len(notebook) + MiB))
+        if not isinstance(first, dict):
+            raise _FrameError("the sandbox sent something that is not a result")
+        if "error" in first:
+            result.problem = "not a readable notebook"
+            return
+        result.cells = _clean_cells(first.get("cells"))
+        result.notebook = first.get("notebook") if isinstance(first.get("notebook"), str) else None
+        _write_frame(process.stdin, json.dumps({"seed": int(seed), "probes": probes}).encode("utf-8"))
+        if not probes:
+            return
+        header = json.loads(_read_frame(process.stdout, MiB))
+        statuses = header.get("answers") if isinstance(header, dict) else None
+        sent = header.get("sent") if isinstance(header, dict) else None
+        if not isinstance(statuses, dict) or not isinstance(sent, list):
+            raise _FrameError("the sandbox sent something that is not a result")
+        wanted = {p["grade_id"] for p in probes}
+        for grade_id, raw in statuses.items():
+            if grade_id in wanted and isinstance(raw, dict):
+                status = raw.get("status") if raw.get("status") in _STATUSES else "error"
+                ename = raw.get("ename") if isinstance(raw.get("ename"), str) and _NAME.match(raw.get("ename")) else ""
+                result.answers[grade_id] = ProbeAnswer(status, ename)
+        for grade_id in sent:
+            blob = _read_frame(process.stdout, limits.answer_limit + MiB)
+            if grade_id not in wanted:
+                continue
+            try:
+                result.answers[grade_id] = ProbeAnswer("ok", "", decode_answer(blob, limits.answer_limit))
+            except AnswerError:
+                result.answers[grade_id] = ProbeAnswer("unreadable")
+    except (_FrameError, json.JSONDecodeError, UnicodeDecodeError, BrokenPipeError, ValueError) as err:
+        result.problem = str(err) if isinstance(err, _FrameError) else "the sandbox sent something unreadable"
