@@ -152,13 +152,40 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str], title: str
 
 @torch.no_grad()
 def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
-    """Show conv filters ``(C_out, C_in, kH, kW)``: RGB if ``C_in == 3``, else channel 0, each rescaled."""
+    """Show conv filters ``(C_out, C_in, kH, kW)``.
+
+    One input channel (or more than three: channel 0 is shown): every filter on one colour
+    scale symmetric around zero (blue negative, white zero, red positive, the same for all
+    filters, with a colour bar), so signs and sizes can be compared across filters.
+    Three input channels: RGB, each filter rescaled to ``[0, 1]`` on its own (signs are lost).
+
+    Args:
+        weight: a conv weight ``(C_out, C_in, kH, kW)``, e.g. ``model.conv1.weight``.
+        ncols: filters per row.
+        title: figure title.
+    """
     if weight.ndim != 4:
         raise ValueError(f"expected a conv weight (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}")
-    w = weight.detach().cpu()
-    w = w if w.shape[1] == 3 else w[:, :1]
-    return show_images(w, titles=[str(i) for i in range(len(w))], ncols=ncols, normalize=True,
-                       cmap="coolwarm" if w.shape[1] == 1 else "gray", size=1.0, suptitle=title)
+    w = weight.detach().cpu().float()
+    if w.shape[1] == 3:
+        return show_images(w, titles=[str(i) for i in range(len(w))], ncols=ncols, normalize=True,
+                           size=1.0, suptitle=title + " (each rescaled)")
+    w = w[:, 0]  # (C_out, kH, kW)
+    limit = float(w.abs().max()) or 1.0  # one symmetric scale for all filters
+    n = len(w)
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.0 * ncols + 0.8, 1.15 * nrows + 0.4), squeeze=False)
+    image = None
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            image = ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_title(str(i), fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    return fig
 
 
 @torch.no_grad()

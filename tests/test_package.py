@@ -56,3 +56,12 @@ def test_filters_and_feature_maps():
     assert plots.show_feature_maps(torch.rand(1, 6, 5, 5)) is not None
     with pytest.raises(ValueError, match="conv weight"):
         plots.show_filters(torch.rand(3, 3))
+
+
+def test_show_filters_one_symmetric_scale():
+    weight = torch.tensor([[[[-0.5, 0.1]]], [[[0.2, 0.3]]]])  # (2, 1, 1, 2): signs differ between filters
+    fig = plots.show_filters(weight)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 2
+    for im in images:  # every filter on the same scale, symmetric around zero
+        assert im.get_clim() == pytest.approx((-0.5, 0.5))
