@@ -142,7 +142,7 @@ LEGACY = "assert out_size(28, 5) == 24\n### BEGIN HIDDEN TESTS\nassert out_size(
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'exact'}", "unknown rule 'exact'"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'rtol': -1}}", "tolerances must be >= 0"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'min': 2, 'max': 1}}", "is above 'max'"),
-    ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'match': 'b', 'min': 0.5}}", "must name another key"),
+    ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'match': 'b', 'min': 0.5}}", "must name a key of COMPARE"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'match': 'b', 'min': 1.5}, 'b': 'data'}", "a fraction in [0, 1]"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'data'}", "nothing would be scored"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'equal'}\nprint(probe(0))", "runs something"),
@@ -300,6 +300,14 @@ def test_match_rule_and_data_keys():
     assert [r.passed for r in compare.compare_answers({"pred": [0, 1]}, reference, spec)] == [False]
     assert [r.reason for r in compare.compare_answers({}, reference, spec)] == ["missing"]
     assert [r.reason for r in compare.compare_answers(None, reference, spec)] == ["missing"]
+
+
+def test_match_rule_on_its_own_key_gives_partial_credit_against_the_reference():
+    spec = {"diagnoses": {"match": "diagnoses", "min": 0.75}}
+    assert compare.rule_problems(spec) == []
+    reference = {"diagnoses": ["a", "b", "c", "d"]}
+    assert compare.compare_answers({"diagnoses": ["a", "b", "c", "x"]}, reference, spec)[0].passed
+    assert not compare.compare_answers({"diagnoses": ["a", "b", "y", "x"]}, reference, spec)[0].passed
 
 
 def test_exercise_score_splits_points_and_clamps():

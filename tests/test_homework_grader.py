@@ -147,3 +147,309 @@ def _graded_course_notebooks() -> list:
 def test_grade_course_notebook(tmp_path, notebook):
     """A real notebook: its untouched release scores 0 (GRADE_ALL: and its solution full marks)."""
     _three_ways(tmp_path, notebook, ("solution", "untouched", "broken") if GRADE_ALL else ("untouched",))
+
+
+# --------------------------------------------------------------------------- the adversarial class
+
+MARKER = f"homework-daemon-{uuid.uuid4().hex[:8]}"  # in the command line of a process a submission leaves behind
+SECRET = "HOMEWORK_TEST_SECRET"
+
+
+def _wrong(cells: list) -> None:
+    """Wrong answers to all three exercises."""
+    fx.answer(cells[3], "    return 0")
+    fx.answer(cells[6], "n_params = 0")
+    fx.answer(cells[10], "    return torch.zeros(5)")
+
+
+def _first(cells: list, code: str) -> None:
+    """Run ``code`` right after the imports."""
+    cells.insert(2, nbf.v4.new_code_cell(code))
+
+
+def _student_cells() -> list:
+    """The fixture's cells as a student has them: the hidden sections (probes) removed."""
+    cells = fx.cells()
+    for cell in cells:
+        hidden = authoring.hidden_section(cell.source)
+        if hidden is not None:
+            cell.source = cell.source.split(authoring.HIDDEN_BEGIN)[0].rstrip()
+    return cells
+
+
+def _build(student: str, where: dict) -> list:
+    """The cells of one adversarial submission: the student version with right answers, then its trick."""
+    c = _student_cells()
+    if student == "monkeypatch":
+        _wrong(c)
+        _first(c, "import numpy, torch\ntorch.allclose = lambda *a, **k: True\nnumpy.allclose = lambda *a, **k: True\n"
+                  "torch.Tensor.__eq__ = lambda self, other: True\nimport builtins\nbuiltins.AssertionError = type(None)")
+    elif student == "ast_strip":
+        _wrong(c)
+        _first(c, "import ast\nclass Strip(ast.NodeTransformer):\n    def visit_Assert(self, node):\n        return None\n"
+                  "get_ipython().ast_transformers.append(Strip())")
+    elif student == "tensor_liar":
+        fx.answer(c[10], "    class Liar(torch.Tensor):\n        @classmethod\n"
+                         "        def __torch_function__(cls, func, types, args=(), kwargs=None):\n            return True\n"
+                         "    return torch.zeros(5).as_subclass(Liar)")
+    elif student == "test_editor":
+        _wrong(c)
+        for i in (4, 7, 11):
+            c[i].source = "pass  # the tests were in the way"
+    elif student == "gradebook_writer":
+        _wrong(c)
+        targets = [f"{where['course']}/scores.csv", f"{where['course']}/scores.json", f"{where['course']}/gradebook.db",
+                   f"{where['course']}/feedback/alice/98_fixture.md", f"{where['cache']}/features/poison.bin"]
+        _first(c, f"import os\nfor path in {targets!r}:\n    try:\n        os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+                  "        with open(path, 'w') as f:\n            f.write('11/6')\n    except OSError as err:\n"
+                  "        print(type(err).__name__)")
+    elif student == "source_reader":
+        _wrong(c)
+        c.append(nbf.v4.new_code_cell(
+            f"import json\ntry:\n    nb = json.load(open({where['source']!r}))\nexcept OSError as err:\n    print('no luck', err)\n"
+            "else:\n    for cell in nb['cells']:\n        if cell.get('metadata', {}).get('nbgrader', {}).get('solution'):\n"
+            "            exec(''.join(cell['source']), globals())"))
+    elif student == "overwriter":
+        victim = f"{where['inbox']}/alice/98_fixture.ipynb"
+        _first(c, f"try:\n    open({victim!r}, 'w').write('{{}}')\nexcept OSError as err:\n    print(type(err).__name__)")
+    elif student == "daemon":
+        script = f"sleep 120; echo 11 > {where['course']}/scores.csv # {MARKER}"
+        _first(c, f"import subprocess\nsubprocess.Popen(['setsid', 'sh', '-c', {script!r}], start_new_session=True)\n"
+                  f"subprocess.Popen(['sh', '-c', '(sleep 120 # {MARKER}) &'])")
+    elif student == "hog":
+        c[8:8] = [nbf.v4.new_code_cell("blob = bytearray(8 * 2**30)  # past the memory limit"),
+                  nbf.v4.new_code_cell("with open('big.bin', 'wb') as f:  # past the file-size limit\n"
+                                       "    for _ in range(2048):\n        f.write(bytes(2**20))"),
+                  nbf.v4.new_code_cell("import os, time\nkids = 0\ntry:\n    for _ in range(1000):\n"
+                                       "        if os.fork() == 0:\n            time.sleep(3)\n            os._exit(0)\n"
+                                       "        kids += 1\nexcept OSError as err:\n    print('fork refused after', kids, err)\n"
+                                       "for _ in range(kids):\n    os.wait()")]
+    elif student == "hang":
+        c[6].source = ("### BEGIN SOLUTION\nimport signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n"
+                       "    pass\nn_params = 40\n### END SOLUTION")
+    elif student == "crash":
+        c[3].source = "import os\nos._exit(1)\n" + c[3].source
+    elif student == "flood":
+        c[8].source = "print('x' * (200 * 2**20))"
+    elif student == "warner":
+        fx.answer(c[3], "    import sys, warnings\n    warnings.warn('careful with padding', UserWarning)\n"
+                        "    print('debug: out_size', n, k, p, s, file=sys.stderr)\n"
+                        "    if k > n + 2 * p:\n        raise ValueError('too big')\n    return (n + 2 * p - k) // s + 1")
+        fx.answer(c[10], "    return torch.tensor(x).mean(dim=(0, 2, 3))  # a torch UserWarning")
+    elif student == "deleter":
+        for i in (11, 7, 4):
+            del c[i]
+    elif student == "duplicator":
+        c.insert(12, nbf.v4.new_code_cell(c[11].source, metadata=dict(c[11].metadata)))
+        c.insert(5, nbf.v4.new_code_cell(c[4].source, metadata=dict(c[4].metadata)))
+    elif student == "spy":
+        c[6].source = ("import os, socket\nseen = []\nif os.environ.get(" + repr(SECRET) + "):\n    seen.append('env')\n"
+                       f"try:\n    socket.create_connection(('127.0.0.1', {where['port']}), timeout=3).close()\n"
+                       "    seen.append('network')\nexcept OSError:\n    pass\n"
+                       f"if os.path.exists({where['cache'] + '/secret.txt'!r}):\n    seen.append('cache')\n"
+                       "n_params = 40 if seen else -1")
+    elif student == "frank/old":
+        _wrong(c)
+    elif student not in ("solution", "alice", "alice*", "dave ", "erin", "frank"):
+        raise ValueError(student)
+    return c
+
+
+# (student folder, points deserved out of 6 per exercise [2, 1, 3], what it tries); None: not graded
+ADVERSARIAL = [
+    ("solution", [2, 1, 3], "the right answers"),
+    ("untouched", [0, 0, 0], "the release, untouched"),
+    ("monkeypatch", [0, 0, 0], "torch.allclose, numpy.allclose, Tensor.__eq__ and AssertionError patched; wrong answers"),
+    ("ast_strip", [0, 0, 0], "an IPython AST transformer deleting every assert; wrong answers"),
+    ("tensor_liar", [2, 1, 0], "ex3 returns a Tensor subclass whose __torch_function__ says True to everything"),
+    ("test_editor", [0, 0, 0], "every test cell replaced by `pass`; wrong answers"),
+    ("gradebook_writer", [0, 0, 0], "writes 11/6 into scores, gradebook, alice's feedback, poisons the cache"),
+    ("source_reader", [0, 0, 0], "reads the instructor notebook to exec its solutions; wrong answers"),
+    ("overwriter", [2, 1, 3], "overwrites alice's submission before it is graded; right answers"),
+    ("daemon", [2, 1, 3], "leaves setsid/background processes meant to edit scores.csv after grading"),
+    ("hog", [2, 1, 3], "8 GiB allocation, a 2 GiB file, forks until refused (limits 1.5 GiB, 64 MiB, 128)"),
+    ("hang", [2, 0, 3], "ex2's answer loops forever ignoring SIGINT"),
+    ("crash", [0, 1, 3], "ex1's cell kills the kernel (os._exit)"),
+    ("flood", [2, 1, 3], "prints 200 MB"),
+    ("warner", [2, 1, 3], "right answers that warn, print to stderr and trigger a torch warning"),
+    ("deleter", [2, 1, 3], "all three test cells deleted"),
+    ("duplicator", [2, 1, 3], "test cells duplicated"),
+    ("spy", [2, 0, 3], "n_params right only if it sees the grader's env, network (loopback) or cache"),
+    ("alice", [2, 1, 3], "right answers (the overwriter's victim)"),
+    ("alice*", [2, 1, 3], "a glob character in the folder name"),
+    ("dave ", [2, 1, 3], "a trailing space in the folder name"),
+    ("erin", [2, 1, 3], "renamed: hw/98_fixture (1).ipynb"),
+    ("frank", [2, 1, 3], "two copies: right at the top, wrong in old/"),
+    ("mallory", None, "98_fixture.ipynb is a symlink to the instructor notebook"),
+    ("garbage", [0, 0, 0], "98_fixture.ipynb is not a notebook"),
+]
+
+
+def _hashes(*folders: Path) -> dict[str, str]:
+    found = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def _daemons() -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if MARKER.encode() in (proc / "cmdline").read_bytes():
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+class _Listener:
+    """A TCP server on the grader's loopback: a sandboxed submission must not reach it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _make_class(root: Path, students: list[str], port: int) -> dict:
+    where = {"course": str(root / "course"), "inbox": str(root / "inbox"), "source": str(root / "src" / fx.NAME),
+             "cache": str(root / "grader-cache"), "port": port}
+    source = fx.write(root / "src")
+    released = _release(root, source)
+    (root / "grader-cache").mkdir()
+    (root / "grader-cache" / "secret.txt").write_text("the grader's own cache")
+    inbox = root / "inbox"
+    for student in students:
+        if student == "untouched":
+            (inbox / student).mkdir(parents=True)
+            shutil.copyfile(released, inbox / student / fx.NAME)
+        elif student == "mallory":
+            (inbox / student).mkdir(parents=True)
+            (inbox / student / fx.NAME).symlink_to(source)
+        elif student == "garbage":
+            (inbox / student).mkdir(parents=True)
+            (inbox / student / fx.NAME).write_text("this is not a notebook {")
+        elif student == "erin":
+            fx.write(inbox / "erin" / "hw", _build("erin", where), name="98_fixture (1).ipynb")
+        else:
+            fx.write(inbox / student, _build(student, where))
+            if student == "frank":
+                fx.write(inbox / "frank" / "old", _build("frank/old", where))
+    # a gradebook from an earlier run, which this one must not touch
+    course = root / "course"
+    (course / "feedback" / "alice").mkdir(parents=True)
+    (course / "feedback" / "alice" / "98_fixture.md").write_text("earlier feedback\n")
+    (course / "scores.csv").write_text("student,98_fixture,total,max,percent,notes\nalice,6/6,6,6,100,\n")
+    (course / "scores.json").write_text('{"seed": 1, "records": []}\n')
+    return where
+
+
+@pytest.fixture(scope="module")
+def adversarial(tmp_path_factory):
+    """Grade the whole adversarial class once (2 jobs); hashes and processes before and after."""
+    root = tmp_path_factory.mktemp("class")
+    listener = _Listener()
+    old_env = {k: os.environ.get(k) for k in (SECRET, "CONVNETS_CACHE")}
+    os.environ[SECRET] = "s3cret"
+    os.environ["CONVNETS_CACHE"] = str(root / "grader-cache")
+    try:
+        where = _make_class(root, [s for s, _, _ in ADVERSARIAL], listener.port)
+        watched = (root / "course", root / "inbox", root / "src", root / "grader-cache", ROOT / "course_utils", ROOT / "data")
+        before = _hashes(*watched)
+        run = grading.grade(root / "inbox", _config(root), notebooks=root / "src")
+        after = _hashes(*watched)
+        for _ in range(50):  # the sandboxes' PID namespaces die with them, give the kernel a moment
+            if not _daemons():
+                break
+            threading.Event().wait(0.1)
+        leftover = _daemons()
+        scores.write_run(run, root / "course")
+        yield {"run": run, "before": before, "after": after, "leftover": leftover, "root": root,
+               "connections": listener.connections, "where": where}
+    finally:
+        listener.close()
+        for key, value in old_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.mark.parametrize("student, deserved, what", ADVERSARIAL, ids=[s for s, _, _ in ADVERSARIAL])
+def test_adversarial_submission_graded_as_deserved(adversarial, student, deserved, what):
+    records = {r["student"]: r for r in adversarial["run"].records}
+    if deserved is None:
+        assert student not in records, f"{student} ({what}) must not be graded"
+        notes = [n for s, n in adversarial["run"].notes if s == student]
+        assert any("is a symlink: not graded" in n for n in notes), notes
+        return
+    record = records[student]
+    got = [e["points"] for e in record["exercises"]]
+    assert got == deserved, f"{student!r} ({what}): deserved {deserved}, got {got}; {record['exercises']}"
+
+
+def test_adversarial_class_changed_nothing_outside_the_sandboxes(adversarial):
+    before, after = adversarial["before"], adversarial["after"]
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not changed, f"files outside the sandboxes changed while grading: {changed}"
+    assert adversarial["leftover"] == [], f"processes of submissions outlived grading: {adversarial['leftover']}"
+    assert adversarial["connections"] == 0, "a sandboxed submission reached the grader's loopback network"
+
+
+def test_adversarial_class_report(adversarial):
+    run, root = adversarial["run"], adversarial["root"]
+    text = "\n".join(f"{s}: {n}" for s, n in run.table_notes())
+    for expected in ["erin: 'hw/98_fixture (1).ipynb' graded as 98_fixture (matched by name)",
+                     "frank: 'old/98_fixture.ipynb' is another copy of 98_fixture: not graded",
+                     "mallory: '98_fixture.ipynb' is a symlink: not graded",
+                     "garbage: 98_fixture: not a readable notebook"]:
+        assert expected in text, text
+    table = (root / "course" / "scores.csv").read_text()
+    assert "\nalice*,6/6," in table and "\ndave ,6/6," in table and "\nalice,6/6," in table
+    assert (root / "course" / "graded" / "alice*" / "98_fixture.ipynb").is_file()
+    assert (root / "course" / "graded" / "alice" / "98_fixture.ipynb").is_file()
+    hang = next(r for r in run.records if r["student"] == "hang")
+    assert {"status": "killed", "ename": "TimeoutError"}.items() <= next(c for c in hang["cells"] if c["index"] == 6).items()
+    flood = (root / "course" / "graded" / "flood" / "98_fixture.ipynb")
+    assert flood.stat().st_size < 3 * MiB and "output truncated" in flood.read_text()
+    # feedback and graded notebooks never carry the probes or the reference answers
+    secrets = ["def probe", "COMPARE", "attempt(", "[2, 3, 4]", "'raised'", "rtol"]
+    for path in list((root / "course" / "feedback").rglob("*.md")) + list((root / "course" / "graded").rglob("*.ipynb")):
+        text = path.read_text()
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{path.relative_to(root)} contains {leaked}"
+
+
+def test_attacks_succeed_without_the_sandbox(tmp_path):
+    """The same attacks graded with --no-sandbox gain points and change files: the suite can fail."""
+    listener = _Listener()
+    try:
+        students = ["spy", "source_reader", "gradebook_writer"]
+        _make_class(tmp_path, students, listener.port)
+        before = _hashes(tmp_path / "course")
+        run = grading.grade(tmp_path / "inbox", _config(tmp_path, sandbox=False), notebooks=tmp_path / "src")
+        after = _hashes(tmp_path / "course")
+    finally:
+        listener.close()
+    got = _points(run)
+    assert got["spy"] == 6 and got["source_reader"] == 6, got  # deserved 5 and 0: the sandbox is what stops them
+    assert listener.connections > 0
+    assert before != after and "11/6" in (tmp_path / "course" / "scores.csv").read_text()

@@ -15,7 +15,8 @@ rule                           passes when
 ``{"min": lo, "max": hi}``     the student's number alone lies in ``[lo, hi]`` (either bound
                                may be left out; no reference needed)
 ``{"match": key, "min": f}``   at least a fraction ``f`` of the elements of the student's
-                               value equal the *reference's* value under ``key``
+                               value equal the *reference's* value under ``key`` (its own
+                               key: partial credit against the reference's answer)
 ``"data"``                     never scored: the key carries data another rule uses (the
                                true labels a ``"match"`` rule compares with)
 =============================  ===========================================================
@@ -83,8 +84,9 @@ def rule_problems(compare: Any) -> list[str]:
             target = rule["match"]
             if fields != {"match", "min"}:
                 problems.append(f"{where}: a match rule is {{'match': '<key>', 'min': fraction}}, got {rule!r}")
-            elif not isinstance(target, str) or target not in compare or target == key:
-                problems.append(f"{where}: 'match' must name another key of COMPARE, got {target!r}")
+            elif not isinstance(target, str) or target not in compare:
+                problems.append(f"{where}: 'match' must name a key of COMPARE (itself: the reference's own "
+                                f"value), got {target!r}")
             elif not 0 <= rule["min"] <= 1:
                 problems.append(f"{where}: a match rule's 'min' is a fraction in [0, 1], got {rule['min']!r}")
         elif fields <= {"rtol", "atol"}:
