@@ -416,6 +416,12 @@ def test_adversarial_class_changed_nothing_outside_the_sandboxes(adversarial):
 
 def test_adversarial_class_report(adversarial):
     run, root = adversarial["run"], adversarial["root"]
+    given = {r["student"]: sum(e["points"] for e in r["exercises"]) for r in run.records}
+    print("\nsubmission        deserved  given  trick")  # the closing note's table (pytest -s)
+    for student, deserved, what in ADVERSARIAL:
+        shown = "not graded" if deserved is None else f"{sum(deserved):g}/6"
+        got = "not graded" if student not in given else f"{given[student]:g}/6"
+        print(f"{student!r:<18} {shown:>10} {got:>10}  {what}")
     text = "\n".join(f"{s}: {n}" for s, n in run.table_notes())
     for expected in ["erin: 'hw/98_fixture (1).ipynb' graded as 98_fixture (matched by name)",
                      "frank: 'old/98_fixture.ipynb' is another copy of 98_fixture: not graded",

@@ -1,10 +1,15 @@
-"""Homework tooling for the course notebooks: one job per module.
+"""Homework tooling for the course notebooks: one job per module, each readable alone.
 
-* :mod:`.config`    where the course folder is and how grading runs (``HomeworkConfig``)
-* :mod:`.authoring` read notebooks, check their exercise format (notebooks/AUTHORING.md),
-  build the student versions (nbgrader's ``generate_assignment``)
-* :mod:`.grading`   grade a folder of submissions
-* :mod:`.scores`    cell scores, the score table and its CSV files
+* :mod:`.config`    paths, ``HomeworkConfig`` (course folder, mode, jobs, seed) and ``Limits``
+* :mod:`.authoring` read notebooks, check their exercise format and grading probes
+  (notebooks/AUTHORING.md), build the student versions (nbgrader) and the student bundle
+* :mod:`.sandbox`   run one notebook and its probes in a bubblewrap sandbox with limits;
+  only plain data comes back
+* :mod:`.runner`    the program that runs *inside* the sandbox (nbclient, then the probes)
+* :mod:`.compare`   the ``COMPARE`` rules, reading answers without trusting them, scoring
+* :mod:`.grading`   find submissions (literal names, odd files reported), reference answers,
+  grade in parallel or in shards
+* :mod:`.scores`    score table, CSV/JSON files, feedback, merging shards
 * :mod:`.slides`    slide-ready lecture copies of notebooks
 * :mod:`.cli`       the command line (``python tools/homework.py ...``)
 """

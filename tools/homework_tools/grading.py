@@ -30,7 +30,7 @@ from typing import Any
 
 from .authoring import Exercise, course_notebooks, exercises
 from .compare import compare_answers, exercise_score
-from .config import NOTEBOOKS, HomeworkConfig
+from .config import NOTEBOOKS, ROOT, HomeworkConfig
 from .sandbox import Execution, execute
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submission larger than this is not graded (reported)
@@ -38,8 +38,8 @@ MAX_DEPTH = 3  # folders below a student's folder searched for notebooks
 _SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
 _GRADE_ID = re.compile(r'"grade_id"\s*:\s*"(\d\d)-')
 NO_SANDBOX_WARNING = ("WARNING: grading WITHOUT the sandbox (--no-sandbox): each submission runs as you, "
-                      "with your files, your network and your environment variables. Use it only for "
-                      "notebooks you trust (your own solutions).")
+                      "with your files and your network, and its processes may outlive grading. Use it only "
+                      "for notebooks you trust (your own solutions).")
 
 
 @dataclass
@@ -248,6 +248,9 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
                              "so that all students get the same probe inputs")
     if not config.sandbox:
         print(NO_SANDBOX_WARNING, file=sys.stderr)
+    if folder.is_relative_to(ROOT):
+        print(f"warning: the submissions are inside the course repository ({ROOT}); unpack them in a folder "
+              "of their own (README, For instructors)", file=sys.stderr)
     sources = {p.stem: p for p in course_notebooks(notebooks)}
     found = find_submissions(folder, sorted(sources))
     if not found.submissions and not found.students:
@@ -294,6 +297,10 @@ def reference_answers(source: Path, tasks: list[Exercise], seed: int,
     answers, problems = {}, []
     if run.problem:
         problems.append(f"{source.name}: {run.problem}")
+    for cell in run.cells:  # an error may be a "failing version first" cell; running out of time is not
+        if cell["status"] in ("timeout", "killed", "not run"):
+            problems.append(f"{source.name}: cell {cell['index']} {cell['status']} (raise --timeout or --time-limit, "
+                            "or make the cell faster in quick mode)")
     for task in tasks:
         got = run.answers.get(task.grade_id)
         if got is None or got.status != "ok":

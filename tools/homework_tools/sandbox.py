@@ -83,6 +83,8 @@ class Execution:
 @lru_cache(maxsize=1)
 def check_sandbox() -> None:
     """Raise :class:`SandboxUnavailable`, saying what to do, unless bubblewrap works here."""
+    if shutil.which("prlimit") is None:
+        raise SandboxUnavailable("prlimit (util-linux) is not installed: it sets each submission's limits")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(
@@ -96,6 +98,16 @@ def check_sandbox() -> None:
             f"bubblewrap cannot create a sandbox here ({probe.stderr.strip() or probe.returncode}): it needs "
             "unprivileged user namespaces (check `unshare --user true`; on Ubuntu 24.04 allow them for bwrap "
             "with an AppArmor profile, elsewhere sysctl kernel.unprivileged_userns_clone=1)")
+
+
+@lru_cache(maxsize=1)
+def _bwrap_disables_userns() -> bool:
+    """Whether this bubblewrap can forbid new user namespaces inside (0.8 and later)."""
+    try:
+        return "--disable-userns" in subprocess.run(["bwrap", "--help"], capture_output=True, text=True,
+                                                      timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 # --------------------------------------------------------------------------- cgroups
@@ -242,8 +254,10 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
     """
     python = Path(sys.executable)
     prefixes = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), python.resolve().parent.parent})
-    args = ["bwrap", "--unshare-all", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    if _bwrap_disables_userns():  # no nested namespaces: mounts stay read-only for good
+        args.append("--disable-userns")
     for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         if Path("/", name).exists():
             args += _mount(Path("/", name))
@@ -326,10 +340,11 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
         SandboxUnavailable: ``sandboxed`` and bubblewrap does not work here.
     """
     start = time.monotonic()
+    if sandboxed:
+        check_sandbox()
     group = _Cgroup.create(limits.memory, limits.processes)
     scratch = None
     if sandboxed:
-        check_sandbox()
         command = _prlimit(limits, group is not None) + bwrap_command(limits, quick, course_root)
         env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
     else:
@@ -341,8 +356,15 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
     if group is not None:
         command = group.wrap(command)
     result = Execution()
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=env, cwd=cwd, start_new_session=True)
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=env, cwd=cwd, start_new_session=True)
+    except OSError:
+        if group is not None:
+            group.remove()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
     tail = bytearray()
 
     def drain_stderr() -> None:
