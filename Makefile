@@ -1,12 +1,14 @@
 # Two commands on a fresh machine (only python3 needed):
-#   make lab    set up .venv (first time) and open the course in JupyterLab
+#   make lab    set up .venv (first time) and open the course in JupyterLab (your workspace/)
 #   make test   set up .venv (first time) and run the whole test suite in quick mode
+# The other views: make instructor (notebooks/ themselves), make slides (offline reveal.js).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab test unit notebooks benchmark sandbox release bundle grade grade-check clean
+.PHONY: setup lab lab-merge instructor slides test test-browser chromium unit notebooks benchmark sandbox release \
+	bundle grade grade-check clean
 
 setup: $(STAMP)
 
@@ -16,9 +18,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# (as root, e.g. in a container or on Colab, Jupyter needs --allow-root)
+# The learner's view: workspace/ (git-ignored) holds your copies of the notebooks, exercises
+# unsolved; re-running never overwrites a notebook you changed (see README).
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+	$(BIN)/python tools/lab.py learner
+
+# Merge the newest course version of one notebook into your workspace copy (a backup is kept).
+lab-merge: $(STAMP)
+	$(BIN)/python tools/workspace.py merge $(NB)
+
+# The instructor's view: notebooks/ themselves (the editable source) with the homework tooling.
+instructor: $(STAMP)
+	$(BIN)/python tools/lab.py instructor
+
+# The lecture view: offline reveal.js slides in $(HOMEWORK)/lecture/ (NB=notebooks/03_x.ipynb for one).
+slides: $(STAMP)
+	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) lecture $(NB)
 
 # The homework grader's sandbox (bubblewrap, Linux only): installed with apt as root, else say how.
 sandbox:
@@ -34,6 +49,21 @@ sandbox:
 test: $(STAMP) sandbox
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
 		$(BIN)/python -m pytest --durations=15 $(ARGS)
+
+# The real-browser suite: JupyterLab (both views) and the slides in headless Chromium
+# (Debian's chromium; installed with apt as root, else say how). Screenshots: build/screenshots/.
+test-browser: $(STAMP) chromium
+	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test \
+		$(BIN)/python -m pytest tests/browser --browser --durations=10 $(ARGS)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  [ -n "$$CONVNETS_CHROMIUM" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium (for make test-browser) with apt-get"; \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "make test-browser needs Chromium: sudo apt-get install chromium" \
+	    "(or set CONVNETS_CHROMIUM=/path/to/chrome)" >&2; exit 1; fi; }
 
 unit: $(STAMP)
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test $(BIN)/python -m pytest tests $(ARGS)

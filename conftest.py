@@ -10,6 +10,18 @@ import pytest
 PEAK_MEMORY_BUDGET_GIB = 4.0
 
 
+def pytest_addoption(parser):
+    parser.addoption("--browser", action="store_true",
+                     help="run the real-browser suite in tests/browser (what `make test-browser` does)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    # tests/browser drives JupyterLab in Chromium: only with --browser (make test-browser)
+    if collection_path.name == "browser" and collection_path.parent.name == "tests":
+        return not config.getoption("--browser")
+    return None
+
+
 def pytest_configure(config):
     if os.environ.get("CONVNETS_QUICK") != "1":
         print("note: CONVNETS_QUICK is not 1; notebooks run in FULL mode (slow). Use `make test`.", file=sys.stderr)

@@ -17,6 +17,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.widgets`    the convolution visualizer (sliders for H, K, S, P, D) and its static drawings
 * :mod:`course_utils.scenes`     animals on textured canvases with exact boxes, masks and keypoints
 * :mod:`course_utils.heatmaps`   objects as points: centre heatmaps encoded from boxes, peaks decoded to boxes
+* :mod:`course_utils.solutions`  an exercise's reference solution on request, from the instructor notebooks
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps", "cache")
+               "scenes", "heatmaps", "cache", "solutions")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
     from . import (augment, cache, data, heatmaps, kernels, models, plots, pretrained, scenes,  # noqa: F401
-                   settings, shapes, train, transfer, widgets)
+                   settings, shapes, solutions, train, transfer, widgets)
 
 
 def __getattr__(name: str):

@@ -220,8 +220,12 @@ def explorer(image: torch.Tensor, presets: Mapping[str, dict] | None = None, siz
     for s in sliders.values():
         s.observe(update, names="value")
     original = W.Image(value=_png(image), format="png", width=side, height=side)
-    widget = W.HBox([W.VBox(list(sliders.values())), W.VBox([W.Label("original"), original]),
-                     W.VBox([W.Label("augmented"), view])])
+    from .widgets import static_view_box
+
+    widget = static_view_box([W.VBox(list(sliders.values())), W.VBox([W.Label("original"), original]),
+                              W.VBox([W.Label("augmented"), view])], lambda: view.value,
+                             "Augmentation explorer (sliders for each augmentation; interactive with a running "
+                             "kernel). The picture shows the augmented image at the current setting.", kind="HBox")
     return fig, widget
 
 

@@ -301,7 +301,12 @@ class KernelPlayground:
         self._load.on_click(lambda _: self._on_path())
         controls = W.VBox([self._image_menu, self._preset_menu, W.HTML("<b>kernel</b> (edit me)"), grid,
                            self._upload, W.HBox([self._path, self._load]), self._message])
-        self._widget = W.VBox([controls, self._out])
+        from .widgets import static_view_box
+
+        self._widget = static_view_box(
+            [controls, self._out], self.figure,
+            "Kernel playground (image and preset menus, an editable 3x3 kernel; interactive with a running "
+            "kernel). The picture shows the current image, kernel and result.")
         self._redraw()
 
     def _sync_widgets(self) -> None:

@@ -7,13 +7,18 @@
 * :func:`conv_visualizer`: sliders for input size, kernel, stride, padding, dilation and
   the output cell, redrawing :func:`draw_convolution` live. Impossible settings are shown
   as a message (as in CNN Explainer), not raised.
+* :func:`static_view_box`: an ipywidgets box whose display also carries a static picture and
+  a sentence, so that a page without a live widget frontend shows a figure, never the
+  widget's raw repr (the course's interactive tools all use it).
 
-ipywidgets is imported only when :func:`conv_visualizer` is called.
+ipywidgets is imported only when :func:`conv_visualizer` or :func:`static_view_box` is called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import io
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -127,6 +132,63 @@ def draw_convolution(
     return fig
 
 
+def figure_png(figure) -> bytes:
+    """PNG bytes of a matplotlib figure (closed afterwards, so it is not shown a second time)."""
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=72, bbox_inches="tight")
+    plt.close(figure)
+    return buf.getvalue()
+
+
+@functools.cache
+def _static_view_class(kind: str):
+    import ipywidgets as W
+
+    class StaticViewBox(getattr(W, kind)):
+        """An ipywidgets box that also offers a static PNG and a description when displayed.
+
+        JupyterLab with a kernel, or with the widget state saved in the notebook, shows the
+        live box; a frontend that cannot render widgets (an untrusted notebook, GitHub, a page
+        or slideshow rendered without widget state) shows the PNG, a text-only one the
+        description, instead of ``VBox(children=(...`` text.
+        """
+
+        def __init__(self, children, static: Callable[[], Any], description: str, **kwargs):
+            super().__init__(children, **kwargs)
+            self._static, self._description = static, description
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs) or {}
+            picture = self._static()
+            png = bytes(picture) if isinstance(picture, (bytes, bytearray, memoryview)) else figure_png(picture)
+            bundle["image/png"] = png
+            bundle["text/plain"] = self._description
+            return bundle
+
+    StaticViewBox.__name__ = StaticViewBox.__qualname__ = f"StaticView{kind}"
+    return StaticViewBox
+
+
+def static_view_box(children: Sequence[Any], static: Callable[[], Any], description: str, kind: str = "VBox"):
+    """An ipywidgets ``VBox``/``HBox`` whose display also carries a static view of its current state.
+
+    Args:
+        children: the widgets in the box.
+        static: called at display time; returns a matplotlib figure (closed after use) or PNG
+            bytes: the picture a frontend without live widgets shows.
+        description: one sentence shown by text-only frontends instead of the widget's repr.
+        kind: ``"VBox"`` or ``"HBox"``.
+
+    Returns:
+        The box (an ipywidgets box, usable like any other).
+    """
+    if kind not in ("VBox", "HBox"):
+        raise ValueError(f"kind must be 'VBox' or 'HBox', got {kind!r}")
+    if not callable(static):
+        raise TypeError(f"static must be a function returning a figure or PNG bytes, got {type(static).__name__}")
+    return _static_view_class(kind)(list(children), static, description)
+
+
 def _wrap(text: str, width: int) -> str:
     import textwrap
 
@@ -201,7 +263,10 @@ class ConvVisualizer:
         self._busy = False  # redraw() changes the output-cell sliders, which would call redraw() again
         controls = W.HBox([W.VBox([self.sliders[k] for k in ("size", "kernel_size", "stride", "padding")]),
                            W.VBox([self.sliders[k] for k in ("dilation", "row", "col")] + [self.message])])
-        self.box = W.VBox([controls, self.output])
+        self.box = static_view_box(
+            [controls, self.output], lambda: draw_convolution(**self.settings()),
+            "Convolution visualizer (sliders for H, K, S, P, D and the output cell; interactive with a running "
+            "kernel). The picture shows its current setting.")
         for s in self.sliders.values():
             s.observe(self._on_change, names="value")
         self.redraw()

@@ -566,7 +566,7 @@ def test_lecture_copies_have_slides(tmp_path):
     config = HomeworkConfig(tmp_path / "course")
     (out,) = slides.lecture([source], config)
     kinds = [c.metadata.slideshow.slide_type for c in nbf.read(out, 4).cells]
-    assert kinds[:5] == ["slide", "slide", "skip", "subslide", "-"], kinds
+    assert kinds[:6] == ["slide", "slide", "skip", "subslide", "fragment", "-"], kinds  # solution: a fragment
     assert kinds.count("subslide") == 3  # one per "### Exercise"
     html = out.with_name("98_fixture.slides.html").read_text()
     assert "reveal" in html and "A section" in html

@@ -1,31 +1,141 @@
-"""Slide-ready lecture copies of the course notebooks (a live RISE slideshow or reveal.js HTML)."""
+"""Lecture slides from the course notebooks: reveal.js HTML that works offline, and slide-ready copies.
+
+``python tools/homework.py lecture [NB ...]`` (``make slides``) writes, for each notebook, into
+``<course_dir>/lecture/`` (default ``homework/lecture/``):
+
+* ``NN_topic.slides.html``: a reveal.js slideshow made from local files only (reveal.js, the
+  Jupyter widget manager and MathJax are copied from ``vendor/`` into ``lecture/vendor/``
+  after their sha256 is checked against ``vendor/manifest.json``). Open it in a browser:
+  arrow keys move between slides (left/right) and sub-slides (down/up), ``s`` opens the
+  speaker view, ``Esc`` the overview. Widget cells show their static figure; widgets without
+  one (progress bars) render from the widget state saved in the notebook. Long code lines
+  wrap, a long slide scrolls.
+* ``NN_topic.ipynb``: the notebook with its slide metadata, to present live in JupyterLab.
+
+A markdown cell starting with a ``#``/``##`` heading opens a slide, one with ``###`` a
+sub-slide below it; every other cell continues the current one. An exercise's solution cell
+is a *fragment*: the audience sees the task first, the next arrow press shows the reference
+answer. The grading probes (hidden tests) are left out. Slide types already in a cell are kept.
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import re
+import shutil
 from pathlib import Path
 from typing import Iterable
 
 from .authoring import course_notebooks, read_notebook
-from .config import HomeworkConfig
+from .config import ROOT, HomeworkConfig
+
+VENDOR = ROOT / "vendor"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "course_reveal"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class VendorFileError(RuntimeError):
+    """A file of ``vendor/`` is missing or differs from ``vendor/manifest.json``."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def vendor_files(vendor: Path = VENDOR) -> dict[str, dict]:
+    """The vendored files the slides need, each checked against ``vendor/manifest.json``.
+
+    Returns:
+        ``{relative path: manifest record}``.
+
+    Raises:
+        VendorFileError: the manifest or a file is missing, or a checksum differs.
+    """
+    restore = "restore it with `git checkout -- vendor/` or rebuild with `python vendor/build_vendor.py`"
+    manifest_path = vendor / "manifest.json"
+    if not manifest_path.is_file():
+        raise VendorFileError(f"{manifest_path} is missing; {restore}")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for rel, record in manifest.items():
+        path = vendor / rel
+        if not path.is_file():
+            raise VendorFileError(f"vendored file {path} is missing; {restore}")
+        if _sha256(path) != record["sha256"]:
+            raise VendorFileError(f"vendored file {path} differs from the manifest (sha256); {restore}")
+    return manifest
+
+
+def copy_vendor(out_dir: Path, vendor: Path = VENDOR) -> Path:
+    """Copy the checked vendor files to ``out_dir/vendor/`` (files already there and equal are kept)."""
+    target = out_dir / "vendor"
+    for rel, record in vendor_files(vendor).items():
+        dest = target / rel
+        if dest.is_file() and _sha256(dest) == record["sha256"]:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(vendor / rel, dest)
+    return target
+
+
+def slide_notebook(nb):
+    """A copy of ``nb`` with slide metadata, without grading probes (``nbformat`` v4 node).
+
+    Headings ``#``/``##`` open slides, ``###`` sub-slides; solution cells are fragments (shown
+    on the next key press); cells that already have a slide type keep it.
+    """
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    nb = copy.deepcopy(nb)
+    nb, _ = ClearHiddenTests(enforce_metadata=True).preprocess(nb, {})
+    for cell in nb.cells:
+        first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
+        solution = (cell.metadata.get("nbgrader") or {}).get("solution") and cell.cell_type == "code"
+        kind = ("slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"###\s", first)
+                else "fragment" if solution else "-")
+        cell.metadata.setdefault("slideshow", {}).setdefault("slide_type", kind)
+    return nb
+
+
+def _static_figures_first(nb):
+    """Where an output offers a static picture beside its widget view, keep only the picture."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and any(k.startswith("image/") for k in data):
+                del data[WIDGET_VIEW]
+    return nb
+
+
+def slides_html(nb, vendor_url: str = "vendor") -> str:
+    """reveal.js HTML of a slide notebook (:func:`slide_notebook`) that loads only ``vendor_url``."""
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)],
+                              reveal_url_prefix=f"{vendor_url}/reveal.js", reveal_theme="white",
+                              reveal_transition="none", reveal_number="c/t")
+    body, _ = exporter.from_notebook_node(_static_figures_first(nb), resources={"vendor_url": vendor_url})
+    return body
 
 
 def lecture(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None,
             html: bool = True) -> list[Path]:
-    """Lecture copies of notebooks, with slide metadata, for a live slideshow or HTML slides.
-
-    A markdown cell starting with a ``#``/``##`` heading opens a slide, one with ``###`` a
-    sub-slide (below it); every other cell continues the current one. Slide types already in
-    a cell are kept. The copies keep the stored outputs; present them live with the
-    ``jupyterlab-rise`` extension or as the reveal.js HTML written next to them.
+    """Write lecture copies of notebooks and their offline reveal.js slides (see the module docstring).
 
     Args:
         notebooks: ``.ipynb`` paths (default: every ``notebooks/NN_*.ipynb``).
         config: where (``<course_dir>/lecture/``; default :class:`HomeworkConfig`).
-        html: also write ``<NN_x>.slides.html`` (reveal.js is loaded from a CDN when shown).
+        html: also write ``<NN_x>.slides.html`` and ``vendor/`` next to it.
 
     Returns:
-        Paths of the lecture notebooks.
+        Paths of the lecture notebooks (the HTML files are beside them).
+
+    Raises:
+        ValueError: a path is not a readable notebook.
+        VendorFileError: ``vendor/`` is incomplete or changed (nothing is written then).
     """
     import nbformat
 
@@ -34,20 +144,17 @@ def lecture(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfi
     for path in paths:
         read_notebook(path)
     out_dir = config.course_dir / "lecture"
+    if html:
+        vendor_files()  # fail before writing anything
     out_dir.mkdir(parents=True, exist_ok=True)
+    if html:
+        copy_vendor(out_dir)
     written = []
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
-            kind = "slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"###\s", first) else "-"
-            cell.metadata.setdefault("slideshow", {}).setdefault("slide_type", kind)
+        nb = slide_notebook(nbformat.read(path, as_version=4))
         out = out_dir / path.name
         nbformat.write(nb, out)
         if html:
-            from nbconvert import SlidesExporter
-
-            body, _ = SlidesExporter(reveal_scroll=True).from_notebook_node(nb)
-            out.with_name(path.stem + ".slides.html").write_text(body, encoding="utf-8")
+            out.with_name(path.stem + ".slides.html").write_text(slides_html(nb), encoding="utf-8")
         written.append(out)
     return written
