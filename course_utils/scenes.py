@@ -18,9 +18,9 @@ keypoints of an animal always describe the same visible pixels. Scene ``i`` of a
 depends only on ``(seed, i)``: the first 100 scenes of a set of 1,000 are the set of 100.
 Scenes of a split use only that split's silhouettes (test scenes: test silhouettes only).
 
-Generated sets are cached under ``settings.cache_dir("scenes")``, keyed by everything they
-are computed from (the configuration, split, seed, count, generator version and the
-checksums of the shipped files); a damaged cache file is recomputed.
+Generated sets are cached with :mod:`course_utils.cache` under ``settings.cache_dir("scenes")``,
+keyed by everything they are computed from (the configuration, split, seed, count,
+generator version and the checksums of the shipped files); a damaged entry is redrawn.
 
 Example:
     >>> train = make_scenes(1000, "train", SceneConfig(size=64, animals=(1, 1)), seed=0)
@@ -30,10 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import zipfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -41,7 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, settings
+from . import data
+from .cache import load_or_compute
 
 KEYPOINT_NAMES = ("left", "top", "right", "bottom")  # ExtremeNet's four extreme points
 BACKGROUNDS = ("photos", "noise", "plain")
@@ -231,14 +228,29 @@ def extreme_points(mask: torch.Tensor) -> torch.Tensor:
 
 def _draw_scene(rng: np.random.Generator, config: SceneConfig, silhouettes: torch.Tensor,
                 pools: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
-    """One scene: image (3, S, S) float, instance mask (S, S) uint8, [(class, source index)]."""
+    """One scene: image (3, S, S) float, instance mask (S, S) uint8, [(class, source index)].
+
+    Animals are placed one by one at random spots by rejection sampling; when the first
+    ones left no room for the next, the scene is started again (the draws go on from the
+    same generator, so the result is still a function of the seed).
+    """
+    for _restart in range(50):
+        drawn = _try_scene(rng, config, silhouettes, pools)
+        if drawn is not None:
+            return drawn
+    raise RuntimeError(f"could not place {config.animals[1]} animals on a {config.size}x{config.size} canvas "
+                       "after 50 tries; lower SceneConfig.animals or scale, or raise size")
+
+
+def _try_scene(rng: np.random.Generator, config: SceneConfig, silhouettes: torch.Tensor,
+               pools: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]] | None:
     s = config.size
     image = _background(rng, config)
     masks = torch.zeros(s, s, dtype=torch.uint8)
     placed: list[tuple[int, int, int, int]] = []  # tight boxes (r0, c0, r1, c1) on the canvas
     animals: list[tuple[int, int]] = []
     for _ in range(int(rng.integers(config.animals[0], config.animals[1] + 1))):
-        for _attempt in range(200):  # rejection sampling of size and place
+        for _attempt in range(100):  # rejection sampling of size and place
             cls = int(rng.integers(len(pools)))
             src = int(pools[cls][rng.integers(len(pools[cls]))])
             side = int(rng.integers(config.scale[0], config.scale[1] + 1))
@@ -263,8 +275,8 @@ def _draw_scene(rng: np.random.Generator, config: SceneConfig, silhouettes: torc
             placed.append(box)
             animals.append((cls, src))
             break
-        else:  # pragma: no cover - validate() keeps the canvas roomy enough
-            raise RuntimeError("could not place an animal after 200 tries; the canvas is too crowded")
+        else:
+            return None  # no room left: start the scene again
     return image, masks, animals
 
 
@@ -304,44 +316,27 @@ def _generate(n: int, split: str, config: SceneConfig, seed: int) -> Scenes:
 _ARRAYS = ("images", "masks", "labels", "boxes", "keypoints", "counts", "sources")
 
 
-def _cache_key(n: int, split: str, config: SceneConfig, seed: int) -> str:
+def _record(n: int, split: str, config: SceneConfig, seed: int) -> dict:
+    """Everything a set of scenes is drawn from: the cache entry's record."""
     manifest = data._manifest()
-    inputs = {"version": _VERSION, "n": n, "split": split, "seed": seed, "config": asdict(config),
-              "files": {f: manifest[f]["sha256"] for f in sorted(manifest)
-                        if f == data.DATASETS["animals"] or f.startswith("photos/")}}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    return {"what": "scenes", "version": _VERSION, "n": n, "split": split, "seed": seed, "config": asdict(config),
+            "files": {f: manifest[f]["sha256"] for f in sorted(manifest)
+                      if f == data.DATASETS["animals"] or f.startswith("photos/")}}
 
 
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for name in _ARRAYS:
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(arrays[name]).tobytes())
-    return h.hexdigest()
-
-
-def _save(path, scenes: Scenes) -> None:
-    arrays = {name: getattr(scenes, name).numpy() for name in _ARRAYS}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, checksum=np.array(_checksum(arrays)), **arrays)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)  # atomic: a reader never sees half a file
-
-
-def _load(path, split: str, config: SceneConfig) -> Scenes | None:
-    """The cached scenes, or None if the file is missing or damaged (then it is recomputed)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in _ARRAYS}
-            stored = str(z["checksum"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
-    if _checksum(arrays) != stored:
-        return None
-    names = data.class_names("animals")
-    return Scenes(*(torch.from_numpy(arrays[name]) for name in _ARRAYS), split=split,
-                  class_names=[names[c] for c in config.classes], config=config)
+def _payload_check(n: int, config: SceneConfig):
+    def check(payload) -> None:
+        if not isinstance(payload, dict) or set(payload) != set(_ARRAYS):
+            raise ValueError(f"expected a dict of {_ARRAYS}")
+        s, k = config.size, config.animals[1]
+        shapes = {"images": (n, 3, s, s), "masks": (n, s, s), "labels": (n, k), "boxes": (n, k, 4),
+                  "keypoints": (n, k, 4, 2), "counts": (n,), "sources": (n, k)}
+        for name, shape in shapes.items():
+            if tuple(payload[name].shape) != shape:
+                raise ValueError(f"{name} has shape {tuple(payload[name].shape)}, expected {shape}")
+        if not payload["images"].any() and config.background != "plain":
+            raise ValueError("the images are all zeros")
+    return check
 
 
 def make_scenes(n: int, split: str = "train", config: SceneConfig | None = None, seed: int = 0,
@@ -355,7 +350,8 @@ def make_scenes(n: int, split: str = "train", config: SceneConfig | None = None,
         config: how to draw them (:class:`SceneConfig`); default one animal on 64x64.
         seed: scene ``i`` is drawn from ``(seed, i)`` only, so sets with the same seed
             share their first scenes. Use different seeds for train and test sets.
-        cache: read/write ``settings.cache_dir("scenes")``; a damaged entry is redrawn.
+        cache: read/write the entry in ``settings.cache_dir("scenes")``
+            (:func:`course_utils.cache.load_or_compute`); a damaged entry is redrawn.
 
     Returns:
         :class:`Scenes` with images, masks, labels, boxes, keypoints.
@@ -375,11 +371,13 @@ def make_scenes(n: int, split: str = "train", config: SceneConfig | None = None,
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if not cache:
         return _generate(n, split, config, seed)
-    path = settings.cache_dir("scenes") / f"scenes_{split}_{n}_{_cache_key(n, split, config, seed)}.npz"
-    if path.is_file():
-        scenes = _load(path, split, config)
-        if scenes is not None:
-            return scenes
-    scenes = _generate(n, split, config, seed)
-    _save(path, scenes)
-    return scenes
+
+    def compute() -> dict[str, torch.Tensor]:
+        drawn = _generate(n, split, config, seed)
+        return {name: getattr(drawn, name) for name in _ARRAYS}
+
+    payload, _ = load_or_compute("scenes", _record(n, split, config, seed), compute,
+                                 check=_payload_check(n, config), prefix=f"{split}_{n}")
+    names = data.class_names("animals")
+    return Scenes(*(payload[name] for name in _ARRAYS), split=split,
+                  class_names=[names[c] for c in config.classes], config=config)
