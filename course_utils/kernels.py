@@ -104,15 +104,32 @@ def _image_for_display(img: torch.Tensor) -> tuple[torch.Tensor, dict]:
     return img.permute(1, 2, 0), {}
 
 
-def _display_output(out: torch.Tensor) -> torch.Tensor:
-    """Filtered image for display: kept as is if it stays in [0, 1], else rescaled to [0, 1]."""
-    lo, hi = float(out.min()), float(out.max())
-    if lo >= -1e-6 and hi <= 1 + 1e-6:
-        return out.clamp(0, 1)
-    if lo < 0 and abs(out.mean()) < 0.1 * max(abs(lo), abs(hi)):  # zero-mean kernels (edges): |response|
-        out = out.abs()
-        lo, hi = 0.0, float(out.max())
-    return (out - lo) / (hi - lo + 1e-12)
+def display_image(out: torch.Tensor, kernel: torch.Tensor | list) -> tuple[torch.Tensor, str]:
+    """A filtered image made displayable in ``[0, 1]``, and a few words saying how.
+
+    One rule for every figure of the course, decided by the kernel, not by the output:
+
+    * weights summing to 0 (edge kernels: outline, Sobel): the response is signed and
+      centred on 0, so show its strength ``|out| / max |out|`` (black = no edge);
+    * any other kernel (blur, sharpen, emboss, a shift): the output is an image of the
+      same brightness scale as the input, so show it as is, clamped to ``[0, 1]``
+      (rescaling it would make a sharpened photo look duller than its input).
+
+    Args:
+        out: the filtered image ``(C, H, W)`` (or any shape), e.g. from :func:`apply_kernel`.
+        kernel: the ``(kH, kW)`` kernel that made it.
+
+    Returns:
+        ``(image, how)``: ``image`` in ``[0, 1]``, same shape as ``out``; ``how`` is
+        ``"|output| / max"``, ``"clamped to [0, 1]"`` or ``"as is"`` (nothing was outside).
+    """
+    k = _as_kernel(kernel)
+    out = out.detach().float()
+    if abs(float(k.sum())) < 1e-6 * max(1.0, float(k.abs().sum())):
+        mag = out.abs()
+        return mag / (mag.max() + 1e-12), "|output| / max"
+    outside = bool((out < 0).any() or (out > 1).any())
+    return out.clamp(0, 1), "clamped to [0, 1]" if outside else "as is"
 
 
 @torch.no_grad()
@@ -124,8 +141,8 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor | list, title: str |
         kernel: ``(kH, kW)`` tensor or nested list.
         title: figure title (default: none).
 
-    The output is shown as is when it stays in ``[0, 1]``; otherwise rescaled to ``[0, 1]``
-    (its absolute value first for edge-like, zero-mean results), as the subplot title says.
+    The output is shown by the rule of :func:`display_image` (clamped to ``[0, 1]``, or
+    ``|output| / max`` for kernels whose weights sum to 0), as the subplot title says.
     """
     import matplotlib.pyplot as plt
 
@@ -134,10 +151,9 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor | list, title: str |
         raise ValueError(f"expected an image (C, H, W) with C = 1 or 3, got {shape}")
     k = _as_kernel(kernel)
     out = apply_kernel(image, k)
-    raw_in_range = float(out.min()) >= -1e-6 and float(out.max()) <= 1 + 1e-6
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2, 3]})
     arr, kw = _image_for_display(image.clamp(0, 1))
-    axes[0].imshow(arr, **kw)
+    axes[0].imshow(arr, **kw, **({"vmin": 0, "vmax": 1} if kw else {}))
     axes[0].set_title(f"input {tuple(image.shape)}")
     lim = float(k.abs().max()) or 1.0
     axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
@@ -149,9 +165,10 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor | list, title: str |
     axes[1].set_yticks(range(k.shape[0]))
     axes[1].set_xlabel("column")
     axes[1].set_ylabel("row")
-    arr, kw = _image_for_display(_display_output(out))
-    axes[2].imshow(arr, **kw)
-    axes[2].set_title("output" + ("" if raw_in_range else " (rescaled to [0, 1])"))
+    shown, how = display_image(out, k)
+    arr, kw = _image_for_display(shown)
+    axes[2].imshow(arr, **kw, **({"vmin": 0, "vmax": 1} if kw else {}))
+    axes[2].set_title(f"output ({how})")
     for ax in (axes[0], axes[2]):
         ax.set_xlabel("x (pixels)")
         ax.set_ylabel("y (pixels)")
@@ -285,9 +302,15 @@ class KernelPlayground:
         self._image_menu = W.Dropdown(options=list(self.images), value=self.image_name, description="image")
         self._preset_menu = W.Dropdown(options=["(custom)", *PRESETS], value=self.preset_name or "(custom)",
                                        description="preset")
-        self._cells = [W.FloatText(value=float(self.kernel[i, j]), step=0.1, layout=W.Layout(width="70px"))
+        # Every cell gets a named grid area: on a saved page without a kernel, ipywidgets marks the
+        # grid "disconnected" with a ::before icon, which would otherwise take the first grid slot
+        # and shift every entry one cell.
+        self._cells = [W.FloatText(value=float(self.kernel[i, j]), step=0.1,
+                                   layout=W.Layout(width="70px", grid_area=f"k{i}{j}"))
                        for i in range(3) for j in range(3)]
-        grid = W.GridBox(self._cells, layout=W.Layout(grid_template_columns="repeat(3, 75px)"))
+        areas = "\n".join('"' + " ".join(f"k{i}{j}" for j in range(3)) + '"' for i in range(3))
+        grid = W.GridBox(self._cells, layout=W.Layout(grid_template_columns="repeat(3, 75px)",
+                                                      grid_template_areas=areas))
         self._upload = W.FileUpload(accept="image/*", multiple=False, description="your image")
         self._path = W.Text(placeholder="or a path: /home/me/cat.jpg", description="path")
         self._load = W.Button(description="load path")

@@ -8,9 +8,11 @@ returns the matplotlib figure so a notebook can save or restyle it.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import torch
 
 from .train import History
@@ -68,8 +70,23 @@ def show_images(
         raise ValueError(f"got {n} images but {len(titles)} titles")
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.15 if titles else 1)),
-                             squeeze=False)
+    # Lay the grid out in inches so that titles never overlap the row above: each row is as
+    # high as its images (their aspect ratio kept) plus the lines of its longest title.
+    img_w, img_h = size, size * x.shape[-2] / x.shape[-1]
+    chars = max(4, int(size * 72 / (9 * 0.6)))  # characters of a 9-pt title that fit one image
+    if titles is not None:
+        titles = ["\n".join(textwrap.wrap(str(t), chars)) or " " for t in titles]
+    title_h = 0.2 + 0.16 * max(t.count("\n") + 1 for t in titles) if titles else 0.1
+    gap_w = 0.1
+    fig_w = ncols * img_w + (ncols + 1) * gap_w
+    if suptitle:
+        suptitle = "\n".join(textwrap.wrap(suptitle, max(20, int(fig_w * 72 / (12 * 0.55)))))
+    sup_h = 0.25 + 0.22 * (suptitle.count("\n") + 1) if suptitle else 0.05
+    fig_h = nrows * (img_h + title_h) + sup_h
+    fig, axes = plt.subplots(nrows, ncols, figsize=(fig_w, fig_h), squeeze=False,
+                             gridspec_kw=dict(left=gap_w / fig_w, right=1 - gap_w / fig_w, bottom=0.02 / fig_h,
+                                              top=1 - (sup_h + title_h - 0.02) / fig_h,
+                                              wspace=gap_w / img_w, hspace=title_h / img_h))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -85,8 +102,7 @@ def show_images(
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
+        fig.suptitle(suptitle, y=1 - 0.12 / fig_h, va="top")
     return fig
 
 
@@ -110,12 +126,15 @@ def plot_history(history: History | dict[str, History], title: str | None = None
         if h.val_loss:
             ax_loss.plot(epochs, h.val_loss, "-", color=color, label=f"{prefix}validation")
             ax_acc.plot(epochs, h.val_acc, "-", color=color, label=f"{prefix}validation")
-            ax_loss.axvline(h.best_epoch(), color=color, alpha=0.3, lw=4, label=f"{prefix}lowest val. loss")
+            best = h.best_epoch()  # a marker, not a band: two runs with the same best epoch stay apart
+            ax_loss.plot(best, h.val_loss[best - 1], "*", color=color, ms=13, mec="black", mew=0.6,
+                         label=f"{prefix}lowest val. loss (epoch {best})")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -157,7 +176,9 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
     One input channel (or more than three: channel 0 is shown): every filter on one colour
     scale symmetric around zero (blue negative, white zero, red positive, the same for all
     filters, with a colour bar), so signs and sizes can be compared across filters.
-    Three input channels: RGB, each filter rescaled to ``[0, 1]`` on its own (signs are lost).
+    Three input channels: RGB, each filter scaled by its own largest absolute weight and
+    centred on zero, so that a zero weight is mid grey in every panel (a min-max rescale
+    would lose the sign).
 
     Args:
         weight: a conv weight ``(C_out, C_in, kH, kW)``, e.g. ``model.conv1.weight``.
@@ -168,8 +189,10 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
         raise ValueError(f"expected a conv weight (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}")
     w = weight.detach().cpu().float()
     if w.shape[1] == 3:
-        return show_images(w, titles=[str(i) for i in range(len(w))], ncols=ncols, normalize=True,
-                           size=1.0, suptitle=title + " (each rescaled)")
+        scale = w.flatten(1).abs().amax(1).clamp(min=1e-12)[:, None, None, None]
+        w = 0.5 + w / (2 * scale)  # [-max|w|, max|w|] -> [0, 1]: zero is mid grey
+        return show_images(w, titles=[str(i) for i in range(len(w))], ncols=ncols, size=1.0,
+                           suptitle=title + " (grey = 0, each scaled by its largest |weight|)")
     w = w[:, 0]  # (C_out, kH, kW)
     limit = float(w.abs().max()) or 1.0  # one symmetric scale for all filters
     n = len(w)

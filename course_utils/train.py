@@ -130,12 +130,7 @@ def fit(
             raise ValueError("model has no trainable parameters (all requires_grad=False)")
         optimizer = torch.optim.Adam(params, lr=lr)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = len(train_loader) if hasattr(train_loader, "__len__") else None  # type: ignore[arg-type]
-        bar = tqdm(total=steps * epochs if steps else None, desc="training", unit="batch", leave=False)
+    bar = _progress_bar(len(train_loader) * epochs if hasattr(train_loader, "__len__") else None) if progress else None
     history = History()
     if verbose:
         print(f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'val loss':>9} {'val acc':>8} {'time':>6}")
@@ -160,7 +155,31 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+    if bar is not None and getattr(bar, "display_handle", None) is not None:
+        bar.display_handle.update({"text/plain": ""}, raw=True)  # a finished bar leaves no stale "0%" line
     return history
+
+
+def _progress_bar(total: int | None):
+    """A transient tqdm bar: a widget in a notebook, a text line in a terminal; gone when closed.
+
+    In a notebook the bar is displayed with a display id, so that ``fit`` can replace it by an
+    empty output when training ends: the saved notebook keeps the epoch table, not a frozen
+    "0%" line (what a static page shows of a progress widget).
+    """
+    from tqdm.auto import tqdm
+
+    try:
+        from tqdm.notebook import tqdm as notebook_tqdm
+    except ImportError:  # ipywidgets missing: tqdm.auto is the text bar anyway
+        notebook_tqdm = None
+    if notebook_tqdm is None or not issubclass(tqdm, notebook_tqdm):  # not in a notebook kernel
+        return tqdm(total=total, desc="training", unit="batch", leave=False)
+    from IPython.display import display
+
+    bar = tqdm(total=total, desc="training", unit="batch", leave=False, display=False)
+    bar.display_handle = display(bar.container, display_id=True)
+    return bar
 
 
 @torch.no_grad()

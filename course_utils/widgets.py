@@ -95,7 +95,7 @@ def draw_convolution(
     for m, r in enumerate(rows_read):
         for k, c in enumerate(cols_read):
             ax_in.add_patch(Rectangle((c, r), 1, 1, facecolor=_READ, edgecolor="black", lw=1.2, alpha=0.85))
-            if kernel_size <= 5 and n <= 14:
+            if kernel_size <= 5 and n <= 10:  # larger grids: cells too small for labels
                 ax_in.text(c + 0.5, r + 0.5, f"w{m}{k}", ha="center", va="center", fontsize=7, color="white")
     ax_in.set(xlim=(-padding - 0.2, size + padding + 0.2), ylim=(size + padding + 0.2, -padding - 0.2),
               title=f"input {size}x{size}, padding {padding}" + (" (dashed)" if padding else ""),

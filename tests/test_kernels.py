@@ -67,13 +67,30 @@ def test_kernel_figure():
     import matplotlib.pyplot as plt
 
     fig = kernels.kernel_figure(torch.rand(3, 16, 16), kernels.preset("sobel x"), title="t")
-    assert len(fig.axes) == 3 and "rescaled" in fig.axes[2].get_title()
+    assert len(fig.axes) == 3 and fig.axes[2].get_title() == "output (|output| / max)"
     plt.close(fig)
     fig = kernels.kernel_figure(torch.rand(1, 16, 16), kernels.preset("gaussian blur"))
-    assert fig.axes[2].get_title() == "output"
+    assert fig.axes[2].get_title() == "output (as is)"
+    plt.close(fig)
+    fig = kernels.kernel_figure(torch.rand(1, 16, 16), kernels.preset("sharpen"))
+    assert fig.axes[2].get_title() == "output (clamped to [0, 1])"
     plt.close(fig)
     with pytest.raises(ValueError, match="C = 1 or 3"):
         kernels.kernel_figure(torch.rand(2, 16, 16), kernels.preset("identity"))
+
+
+def test_display_image_clamps_unless_the_kernel_sums_to_zero():
+    torch.manual_seed(0)
+    img = 0.25 + 0.5 * torch.rand(1, 32, 32)
+    sharp = kernels.apply_kernel(img, kernels.preset("sharpen"))
+    shown, how = kernels.display_image(sharp, kernels.preset("sharpen"))
+    assert how == "clamped to [0, 1]" and torch.equal(shown, sharp.clamp(0, 1))
+    assert shown.std() > img.std()  # sharpening shows more contrast than its input, never less
+    edges = kernels.apply_kernel(img, kernels.preset("sobel x"))
+    shown, how = kernels.display_image(edges, kernels.preset("sobel x"))
+    assert how == "|output| / max" and shown.min() >= 0 and shown.max() == 1
+    assert torch.allclose(shown, edges.abs() / edges.abs().max())
+    assert kernels.display_image(img, kernels.preset("identity"))[1] == "as is"
 
 
 def _png_bytes(h=20, w=30) -> bytes:
@@ -140,6 +157,8 @@ def test_playground_widget_reacts_to_edits():
     pg._path.value = "/nonexistent/file.png"
     pg._on_path()
     assert "no image file" in pg._message.value
+    areas = {c.layout.grid_area for c in pg._cells}  # placed by name: a disconnected icon cannot shift them
+    assert len(areas) == 9 and all(a in box.children[0].children[3].layout.grid_template_areas for a in areas)
 
 
 def test_default_playground_uses_shipped_photos():
