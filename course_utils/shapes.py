@@ -114,7 +114,8 @@ def _conv_output_shape(input_shape: tuple[int, ...], spatial: int, out_channels:
                        padding, dilation, groups: int) -> tuple[int, ...]:
     """Shared body of :func:`conv1d_output_shape` (``spatial=1``) and :func:`conv2d_output_shape` (``spatial=2``)."""
     axes = "(C, L) or (N, C, L)" if spatial == 1 else "(C, H, W) or (N, C, H, W)"
-    if len(input_shape) not in (spatial + 1, spatial + 2) or not all(isinstance(v, int) and v >= 1 for v in input_shape):
+    positive = all(isinstance(v, int) and v >= 1 for v in input_shape)
+    if len(input_shape) not in (spatial + 1, spatial + 2) or not positive:
         raise ShapeError(f"expected an input shape {axes} of positive ints, got {tuple(input_shape)}")
     *batch, c_in = input_shape[:-spatial]
     sizes = input_shape[-spatial:]
@@ -135,7 +136,8 @@ def _conv_output_shape(input_shape: tuple[int, ...], spatial: int, out_channels:
             raise ShapeError(f"kernel_size and dilation must be >= 1, got {kernel_size!r} and {dilation!r}")
         return (*batch, out_channels, *sizes)
     ps = (0,) * spatial if padding == "valid" else _ntuple(padding, "padding", spatial)
-    return (*batch, out_channels, *(conv_output_size(n, k, st, pd, d) for n, k, st, pd, d in zip(sizes, ks, ss, ps, ds)))
+    out = (conv_output_size(n, k, st, pd, d) for n, k, st, pd, d in zip(sizes, ks, ss, ps, ds))  # one axis at a time
+    return (*batch, out_channels, *out)
 
 
 def _ntuple(v, name: str, n: int) -> tuple[int, ...]:
@@ -391,9 +393,10 @@ class RFTable(list):
             return "-" if p is None else (str(p[0]) if len(set(p)) == 1 else "x".join(map(str, p)))
 
         width = max([len(r.name) for r in self] + [5])
-        lines = [f"{'layer':<{width}}  {'type':<34} {'out size':>8} {'RF size':>7} {'jump':>5} {'start':>6}"]
+        tw = max([len(r.layer) for r in self] + [34])  # type column: 34 unless a description is longer
+        lines = [f"{'layer':<{width}}  {'type':<{tw}} {'out size':>8} {'RF size':>7} {'jump':>5} {'start':>6}"]
         for r in self:
-            lines.append(f"{r.name or 'input':<{width}}  {r.layer:<34} {fmt(r.output_size):>8} {fmt(r.size):>7} "
+            lines.append(f"{r.name or 'input':<{width}}  {r.layer:<{tw}} {fmt(r.output_size):>8} {fmt(r.size):>7} "
                          f"{fmt(r.jump):>5} {fmt(r.start):>6}")
         return "\n".join(lines)
 
