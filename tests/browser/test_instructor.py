@@ -77,6 +77,7 @@ def check_playground(nb: Notebook, shots) -> None:
         old = page.evaluate(_src("playground"))
         act()
         seconds = wait_changed(page, _src("playground"), old)
+        print(f"playground: {what} -> new picture in {seconds:.2f} s")
         assert seconds < REDRAW_S, f"playground: the picture took {seconds:.2f} s to follow a {what} change"
         if what == "kernel entry":
             cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "playground-after-kernel-edit.png")
@@ -92,17 +93,20 @@ def check_visualizer(nb: Notebook, shots) -> None:
     old = page.evaluate(_src("visualizer"))
     _set_readout(page, cell, "kernel K", 5)
     seconds = wait_changed(page, _src("visualizer"), old)
+    print(f"visualizer: kernel slider -> new picture in {seconds:.2f} s")
     assert seconds < REDRAW_S, f"visualizer: the picture took {seconds:.2f} s to follow the kernel slider"
     cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "visualizer.png")
     old = page.evaluate(_src("visualizer"))
     _set_readout(page, cell, "padding P", 0)
     seconds = wait_changed(page, _src("visualizer"), old)
+    print(f"visualizer: padding slider -> new picture in {seconds:.2f} s")
     assert seconds < REDRAW_S, f"visualizer: the picture took {seconds:.2f} s to follow the padding slider"
     old = page.evaluate(_src("visualizer"))
     _set_readout(page, cell, "input size H", 2)  # a 5x5 kernel cannot fit a 2x2 input
     seconds = wait_changed(page, _src("visualizer"), old)
     message = cell.locator(".widget-html-content", has_text="impossible")
     message.wait_for(timeout=2000)
+    print(f"visualizer: impossible setting -> new picture in {seconds:.2f} s")
     assert seconds < REDRAW_S, f"visualizer: {seconds:.2f} s to draw an impossible setting"
     assert "kernel" in message.inner_text(), message.inner_text()
     cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "visualizer-impossible.png")
@@ -119,6 +123,7 @@ def check_explorer(nb: Notebook, shots) -> None:
     old = page.evaluate(augmented)
     _set_readout(page, cell, "angle", 90)
     seconds = wait_changed(page, augmented, old)
+    print(f"explorer: angle slider -> new picture in {seconds:.2f} s")
     assert seconds < REDRAW_S, f"explorer: the augmented image took {seconds:.2f} s to follow the angle slider"
     cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "explorer.png")
     nb.reopen_checks = [("augment.explorer(", "angle")]
