@@ -1,9 +1,12 @@
 """Fault tests for the derived-data cache: every kind of bad entry heals, writers never collide."""
 
-import multiprocessing
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -151,31 +154,54 @@ def test_fresh_result_that_fails_the_check_is_not_stored(cache_root):
     assert not list((cache_root / "unit").glob("*.pt"))
 
 
-def _racer(root, barrier, queue):
-    os.environ["CONVNETS_CACHE"] = root
+# Children are fresh interpreters (subprocess), never forks: a fork of a process whose torch thread pool
+# has run can deadlock inside OpenMP, and a stuck child would hang pytest at exit.
+RACER = """
+import json, os, sys, time, warnings
+from pathlib import Path
+import torch
+from course_utils import cache
+go = Path(sys.argv[1])
+deadline = time.monotonic() + 60
+while not go.exists() and time.monotonic() < deadline:  # a file barrier: all start writing together
+    time.sleep(0.005)
+big = torch.arange(200_000, dtype=torch.float32).reshape(1000, 200) + 1  # ~0.8 MB: writes take a while
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    value, source = cache.load_or_compute("race", {"what": "race"}, lambda: big.clone())
+print(json.dumps(["ok", source, bool(torch.equal(value, big)), [str(w.message) for w in caught]]))
+"""
+
+
+def run_children(script, args_list, env, timeout=180, **popen):
+    """Start one `python -c script` per args, wait for all (killing stragglers), return (returncode, stdout, stderr)s."""
+    procs = [subprocess.Popen([sys.executable, "-c", script, *args], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, **popen) for args in args_list]
+    results = []
     try:
-        barrier.wait(timeout=60)
-        big = torch.arange(200_000, dtype=torch.float32).reshape(1000, 200) + 1  # ~0.8 MB: writes take a while
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value, source = cache.load_or_compute("race", {"what": "race"}, lambda: big.clone())
-        queue.put(("ok", source, bool(torch.equal(value, big)), [str(w.message) for w in caught]))
-    except Exception as err:  # reported to the parent, which fails the test
-        queue.put(("error", type(err).__name__, str(err)))
+        for proc in procs:
+            out, err = proc.communicate(timeout=timeout)
+            results.append((proc.returncode, out, err))
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    return results
 
 
-def test_concurrent_writers_of_one_entry(cache_root):
-    ctx = multiprocessing.get_context("fork")
-    n = 12
-    barrier, queue = ctx.Barrier(n), ctx.Queue()
-    procs = [ctx.Process(target=_racer, args=(str(cache_root), barrier, queue)) for _ in range(n)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    assert all(r[0] == "ok" and r[1] in ("computed", "cache") and r[2] and not r[3] for r in results), results
-    assert all(p.exitcode == 0 for p in procs)
+def child_env(root):
+    return {**os.environ, "CONVNETS_CACHE": str(root), "OMP_NUM_THREADS": "1"}
+
+
+def test_concurrent_writers_of_one_entry(cache_root, tmp_path):
+    go = tmp_path / "go"
+    procs_args = [[str(go)]] * 12
+    env = child_env(cache_root)
+    threading.Timer(3.0, go.touch).start()  # every child has imported torch by then (or waits up to 60 s)
+    results = run_children(RACER, procs_args, env)
+    assert all(code == 0 for code, _, _ in results), [err[-2000:] for _, _, err in results]
+    reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
+    assert all(r[0] == "ok" and r[1] in ("computed", "cache") and r[2] and not r[3] for r in reports), reports
     files = sorted(p.name for p in (cache_root / "race").iterdir())
     assert len(files) == 1 and files[0].endswith(".pt"), files  # one entry, no temporary files left
     with warnings.catch_warnings():
@@ -193,18 +219,21 @@ def test_cache_folder_that_is_a_file_falls_back(cache_root, monkeypatch):
     assert len(warned) == 1 and "cache folder unusable" in warned[0] and str(blocker) in warned[0]
 
 
-def _read_only_child(root, queue):
-    if os.geteuid() == 0:  # root ignores file modes: drop to 'nobody' in this forked child only
-        os.setgid(65534)
-        os.setuid(65534)
-    os.environ["CONVNETS_CACHE"] = root
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value, source = cache.load_or_compute("unit", {"what": "read-only"}, lambda: GOOD.clone(), check=CHECK)
-        queue.put((source, bool(torch.equal(value, GOOD)), [str(w.message) for w in caught]))
-    except Exception as err:
-        queue.put(("error", type(err).__name__, str(err)))
+READ_ONLY_CHILD = """
+import json, os, warnings
+import torch
+from course_utils import cache
+cache.versions()  # imports what a cache record names
+if os.geteuid() == 0:  # root ignores file modes: drop to 'nobody' once everything is imported
+    os.setgid(65534)
+    os.setuid(65534)
+GOOD = torch.arange(1, 9, dtype=torch.float32).reshape(4, 2)
+check = cache.tensor_check(shape=(4, None), dtype=torch.float32)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    value, source = cache.load_or_compute("unit", {"what": "read-only"}, lambda: GOOD.clone(), check=check)
+print(json.dumps([source, bool(torch.equal(value, GOOD)), [str(w.message) for w in caught]]))
+"""
 
 
 def test_read_only_cache_folder_falls_back():
@@ -213,12 +242,9 @@ def test_read_only_cache_folder_falls_back():
     for folder in (root / "unit", root):
         folder.chmod(0o555)
     try:
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_read_only_child, args=(str(root), queue))
-        proc.start()
-        source, correct, warned = queue.get(timeout=60)
-        proc.join(timeout=30)
+        ((code, out, err),) = run_children(READ_ONLY_CHILD, [[]], child_env(root), timeout=120)
+        assert code == 0, err[-2000:]
+        source, correct, warned = json.loads(out.strip().splitlines()[-1])
         assert (source, correct) == ("uncached", True), (source, correct, warned)
         assert len(warned) == 1 and "cannot write the cache entry" in warned[0] and str(root) in warned[0], warned
         assert not list((root / "unit").iterdir())
