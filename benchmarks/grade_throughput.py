@@ -47,6 +47,8 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each --jobs value (min/median/max shown)")
+    parser.add_argument("--no-sandbox", action="store_true", help="the same without bubblewrap (its overhead)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grade-throughput-") as tmp:
         root = Path(tmp)
@@ -64,23 +66,32 @@ def main() -> int:
             (folder / source.name).write_text(text, encoding="utf-8")
         print(f"{source.name}: {args.students} submissions, {platform.node()}, {default_jobs()} cores, "
               f"load {os.getloadavg()[0]:.2f}")
-        times = {}
-        for jobs in args.jobs:
-            limits = Limits(threads=max(1, default_jobs() // jobs))
-            config = HomeworkConfig(root / f"course-{jobs}", limits=limits, jobs=jobs, seed=args.seed)
-            start = time.perf_counter()
-            run = grading.grade(root / "inbox", config, notebooks=source.parent)
-            times[jobs] = time.perf_counter() - start
-            full = sum(1 for r in run.records if all(e["points"] == e["max_points"] for e in r["exercises"]))
-            seconds = sorted(r["seconds"] for r in run.records)
-            print(f"--jobs {jobs}: {times[jobs]:6.1f} s for {args.students} (+1 reference run), "
-                  f"{times[jobs] / args.students:5.2f} s per submission; sandbox runs "
-                  f"{seconds[0]:.1f}-{seconds[-1]:.1f} s each (median {seconds[len(seconds) // 2]:.1f}); "
-                  f"full marks {full}/{len(run.records)}; load {os.getloadavg()[0]:.2f}")
-        if 1 in times and len(times) > 1:
-            for jobs, t in times.items():
+        times: dict[int, list[float]] = {}
+        for repeat in range(args.repeat):
+            for jobs in args.jobs:
+                limits = Limits(threads=max(1, default_jobs() // jobs))
+                config = HomeworkConfig(root / f"course-{jobs}-{repeat}", limits=limits, jobs=jobs, seed=args.seed,
+                                        sandbox=not args.no_sandbox)
+                start = time.perf_counter()
+                run = grading.grade(root / "inbox", config, notebooks=source.parent)
+                elapsed = time.perf_counter() - start
+                times.setdefault(jobs, []).append(elapsed)
+                full = sum(1 for r in run.records if all(e["points"] == e["max_points"] for e in r["exercises"]))
+                seconds = sorted(r["seconds"] for r in run.records)
+                print(f"--jobs {jobs}: {elapsed:6.1f} s for {args.students} (+1 reference run), "
+                      f"{elapsed / args.students:5.2f} s per submission; sandbox runs "
+                      f"{seconds[0]:.1f}-{seconds[-1]:.1f} s each (median {seconds[len(seconds) // 2]:.1f}); "
+                      f"full marks {full}/{len(run.records)}; load {os.getloadavg()[0]:.2f}", flush=True)
+        for jobs, values in times.items():
+            values.sort()
+            print(f"--jobs {jobs}: min {values[0]:.1f} s, median {values[len(values) // 2]:.1f} s, "
+                  f"max {values[-1]:.1f} s over {len(values)} run(s)")
+        if 1 in times:
+            for jobs, values in times.items():
                 if jobs != 1:
-                    print(f"speed-up of --jobs {jobs} over --jobs 1: {times[1] / t:.2f}x")
+                    ratios = sorted(a / b for a, b in zip(times[1], values))
+                    print(f"speed-up of --jobs {jobs} over --jobs 1 (paired runs): "
+                          f"{', '.join(f'{r:.2f}x' for r in ratios)}")
     return 0
 
 
