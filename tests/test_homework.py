@@ -571,3 +571,35 @@ def test_lecture_copies_have_slides(tmp_path):
     html = out.with_name("98_fixture.slides.html").read_text()
     assert "reveal" in html and "A section" in html
     assert nbf.read(source, 4).cells[0].metadata.get("slideshow") is None, "the source must stay untouched"
+
+
+def test_grade_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    source = _students(tmp_path, ["alice", "bob "])
+    course = str(tmp_path / "course")
+    assert cli.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks", str(source.parent),
+                     "--seed", "4", "--jobs", "2", "--csv", str(tmp_path / "out" / "table.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:4] == ["student  98_fixture  total  max  percent  notes",
+                                    "-------  ----------  -----  ---  -------  -----",
+                                    "alice           6/6      6    6      100",
+                                    "'bob '          6/6      6    6      100"], out
+    assert "seed 4;" in out and (tmp_path / "out" / "table_by_cell.csv").is_file()
+    assert (tmp_path / "course" / "feedback" / "bob " / "98_fixture.md").is_file()
+    assert cli.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks", str(source.parent),
+                     "--no-sandbox"]) == 0
+    assert capsys.readouterr().err.count("WARNING: grading WITHOUT the sandbox") == 2  # at the start and the end
+    assert cli.main(["--course-dir", course, "grade", str(tmp_path / "nope")]) == 1
+    assert "expected a folder of submissions" in capsys.readouterr().err
+
+
+def test_missing_sandbox_says_what_to_do(monkeypatch):
+    from homework_tools import sandbox
+
+    sandbox.check_sandbox.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "bwrap" else "/usr/bin/" + name)
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap.*--no-sandbox"):
+            sandbox.check_sandbox()
+    finally:
+        sandbox.check_sandbox.cache_clear()
