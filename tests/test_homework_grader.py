@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 import socket
+import tempfile
 import sys
 import threading
 import uuid
@@ -459,3 +460,56 @@ def test_attacks_succeed_without_the_sandbox(tmp_path):
     assert got["spy"] == 6 and got["source_reader"] == 6, got  # deserved 5 and 0: the sandbox is what stops them
     assert listener.connections > 0
     assert before != after and "11/6" in (tmp_path / "course" / "scores.csv").read_text()
+
+
+# --------------------------------------------------------------------------- nothing left behind
+
+LEAKY_CELL = ("import os, tempfile\nmine = tempfile.mkdtemp(prefix='student-')\n"
+              "open(os.path.join(mine, 'x.txt'), 'w').write('x')\nlocked = os.path.join(mine, 'locked')\n"
+              "os.mkdir(locked)\nopen(os.path.join(locked, 'y.txt'), 'w').write('y')\nos.chmod(locked, 0)\n"
+              "open('in-the-working-folder.txt', 'w').write('x')")
+LEAKY_PROBE = "def probe(seed):\n    import os, tempfile\n    return {'cwd': os.getcwd(), 'tmp': tempfile.gettempdir(), 'mine': mine}"
+
+
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "no-sandbox"])
+def test_a_run_leaves_no_temporary_folders(tmp_path, monkeypatch, sandboxed):
+    """The runner's work and answer folders and the submission's own temp files are all gone after a run."""
+    private = tmp_path / "grader-tmp"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    left_by_runner: list[str] = []
+    real_remove = sandbox.remove_tree
+
+    def remove(folder):  # what the runner left in its temp folder, before the grader deletes the rest
+        runner_tmp = Path(folder, "tmp")
+        if runner_tmp.is_dir():
+            left_by_runner.extend(p.name for p in runner_tmp.iterdir() if not p.name.startswith("student-"))
+        real_remove(folder)
+
+    monkeypatch.setattr(sandbox, "remove_tree", remove)
+    notebook = nbf.v4.new_notebook(cells=[nbf.v4.new_code_cell(LEAKY_CELL)], metadata={"kernelspec": fx.KERNELSPEC})
+    run = sandbox.execute(nbf.writes(notebook), [{"grade_id": "99-leak-test", "code": LEAKY_PROBE}], 0, LIMITS,
+                          sandboxed=sandboxed)
+    answer = run.answers.get("99-leak-test")
+    assert [c["status"] for c in run.cells] == ["ok"] and answer and answer.status == "ok", (run.cells, run.stderr)
+    assert list(private.iterdir()) == [], "a run left files in the grader's temporary folder"
+    if not sandboxed:  # the submission saw the grader's file system: every folder it used was private, and is gone
+        assert left_by_runner == [], f"the runner did not remove its folders: {left_by_runner}"
+        for key in ("cwd", "tmp", "mine"):
+            assert Path(answer.value[key]).is_relative_to(private), (key, answer.value[key])
+            assert not os.path.lexists(answer.value[key]), f"{key} {answer.value[key]} is still there"
+
+
+def test_remove_tree_takes_back_permissions(tmp_path):
+    """A folder a submission locked (mode 0) is still removed; a symlink in it is not followed (as root, as
+    in this project's CI, only the symlink part can fail: root ignores permissions)."""
+    (tmp_path / "scratch" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "scratch" / "a" / "b" / "f").write_text("x")
+    (tmp_path / "outside").write_text("keep")
+    (tmp_path / "scratch" / "a" / "link").symlink_to(tmp_path / "outside")
+    for folder in ("a/b", "a", ""):
+        os.chmod(tmp_path / "scratch" / folder, 0)
+    sandbox.remove_tree(tmp_path / "scratch")
+    assert not (tmp_path / "scratch").exists() and (tmp_path / "outside").read_text() == "keep"
+    sandbox.remove_tree(tmp_path / "scratch")  # gone already: nothing to do

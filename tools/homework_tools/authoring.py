@@ -301,14 +301,18 @@ def student_bundle(notebooks: Iterable[Path | str] | None = None, config: Homewo
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".zip")
     os.close(fd)
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files:
-            target = f"convnets-course/{name}"
-            if isinstance(content, Path):
-                archive.write(content, target)
-            else:
-                archive.writestr(target, content)
-    os.replace(tmp, out)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in files:
+                target = f"convnets-course/{name}"
+                if isinstance(content, Path):
+                    archive.write(content, target)
+                else:
+                    archive.writestr(target, content)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return out
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -346,7 +347,8 @@ def main() -> int:
     except Exception as err:  # not a notebook: say so, the grader scores it 0
         send(out, json.dumps({"error": f"not a readable notebook: {type(err).__name__}"}).encode())
         return 0
-    work = tempfile.mkdtemp(prefix="work-")
+    work = tempfile.mkdtemp(prefix="work-")  # under TMPDIR: the sandbox's /tmp, or the grader's scratch folder
+    folders = [work]
     os.chdir(work)
     runner = Runner(nb, job)
     try:
@@ -358,6 +360,7 @@ def main() -> int:
         if not request.get("probes"):
             return 0
         folder = tempfile.mkdtemp(prefix="answers-")
+        folders.append(folder)
         answers, blobs = runner.run_probes(request["probes"], int(request["seed"]), float(job["probe_time"]),
                                            folder, int(job["answer_limit"]))
         send(out, json.dumps({"answers": answers, "sent": [g for g, _ in blobs]}).encode())
@@ -366,6 +369,9 @@ def main() -> int:
         return 0
     finally:
         runner.stop()
+        os.chdir("/")
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

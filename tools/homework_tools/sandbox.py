@@ -51,6 +51,8 @@ INSIDE_COURSE = "/course"  # where course_utils/ and data/ appear inside the san
 INSIDE_RUNNER = "/grader/runner.py"
 _STATUSES = {"ok", "error", "timeout", "killed", "not run", "too large", "died"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
+# folders of the submission's private space (the sandbox's /tmp, or the scratch folder without it)
+_FOLDERS = ("home", "tmp", "cache", "jupyter", "ipython", "matplotlib")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -221,7 +223,7 @@ def _environment(limits: Limits, quick: bool, course: str, home: str) -> dict[st
     """The only environment variables a submission sees (none of the grader's)."""
     return {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": f"{home}/home", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+        "HOME": f"{home}/home", "TMPDIR": f"{home}/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
         "PYTHONPATH": course, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "JUPYTER_RUNTIME_DIR": f"{home}/jupyter", "JUPYTER_DATA_DIR": f"{home}/jupyter-data",
         "JUPYTER_CONFIG_DIR": f"{home}/jupyter-config", "IPYTHONDIR": f"{home}/ipython",
@@ -273,7 +275,7 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
              "--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
     for key, value in _environment(limits, quick, INSIDE_COURSE, "/tmp").items():
         args += ["--setenv", key, value]
-    for folder in ("home", "cache", "jupyter", "ipython", "matplotlib"):
+    for folder in _FOLDERS:
         args += ["--dir", f"/tmp/{folder}"]
     return args + ["--chdir", "/tmp", "--", str(python), INSIDE_RUNNER]
 
@@ -349,8 +351,12 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
         env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
     else:
         scratch = tempfile.mkdtemp(prefix="homework-unsandboxed-")
-        for folder in ("home", "cache", "jupyter", "ipython", "matplotlib", "work"):
-            os.makedirs(os.path.join(scratch, folder))
+        try:
+            for folder in (*_FOLDERS, "work"):
+                os.makedirs(os.path.join(scratch, folder))
+        except OSError:
+            remove_tree(scratch)
+            raise
         env = _environment(limits, quick, str(course_root), scratch)
         command, cwd = _prlimit(limits, group is not None) + [sys.executable, str(RUNNER)], os.path.join(scratch, "work")
     if group is not None:
@@ -363,7 +369,7 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
         if group is not None:
             group.remove()
         if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
         raise
     tail = bytearray()
 
@@ -394,12 +400,29 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
             group.remove()
         reader.join(timeout=5)
         if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
         result.seconds = time.monotonic() - start
         result.stderr = tail.decode("utf-8", "replace")
     if not result.problem and time.monotonic() - start >= limits.hard_limit:
         result.problem = f"stopped after the hard time limit of {limits.hard_limit:g} s"
     return result
+
+
+def remove_tree(folder: str | Path) -> None:
+    """Delete a folder a submission wrote in, even where it took away its own permissions."""
+    try:
+        os.chmod(folder, 0o700)
+    except OSError:
+        return  # already gone (or never ours)
+    for here, dirs, _ in os.walk(folder, followlinks=False):
+        for name in dirs:
+            path = os.path.join(here, name)
+            if not os.path.islink(path):
+                try:
+                    os.chmod(path, 0o700)
+                except OSError:
+                    pass
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
