@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,24 @@ def _tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _git_status() -> str | None:
+    """``git status`` of the repository (None outside a git checkout)."""
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def notebooks_untouched():
-    """The tracked notebooks are never written by any view."""
-    before = _tree_digest(NOTEBOOKS)
+    """The tracked notebooks are never written by any view, and ``git status`` is as it was
+    (learners edit, save and rebuild their workspace; nothing tracked or unignored appears)."""
+    before, status = _tree_digest(NOTEBOOKS), _git_status()
     yield
     assert _tree_digest(NOTEBOOKS) == before, "the browser suite changed files in notebooks/"
+    assert _git_status() == status, f"git status changed during the browser suite:\n{_git_status()}"
 
 
 @pytest.fixture(scope="session")

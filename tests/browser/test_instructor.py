@@ -7,7 +7,9 @@ It runs on a copy of ``notebooks/`` (the instructor view edits the real ones).
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 
 import pytest
@@ -18,12 +20,38 @@ REDRAW_S = 2.0  # the issue's limit for a widget to show a change
 VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+# run in any case (the issue's list), besides every notebook with a widget
+ALWAYS = ("00_start_here", "02_image_kernels", "03_conv_hyperparameters", "06_data_augmentation")
+# code that always shows a widget while it runs: tqdm, ipywidgets and the course's widgets
+MAKES_WIDGETS = re.compile(r"\btqdm\b|\bwidgets\b|kernel_playground\(|conv_visualizer\(|\.explorer\(")
+
+
+def _shows_progress_bar(code: str) -> bool:
+    """Whether the code calls ``fit`` without ``progress=False`` (fit's bar is a transient tqdm widget)."""
+    # IPython: drop shell lines, keep what a line magic runs (``%time h = fit(...)``)
+    lines = [line.lstrip().partition(" ")[2] if line.lstrip().startswith("%") else line
+             for line in code.splitlines() if not line.lstrip().startswith("!")]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return "fit(" in code
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "fit":
+            progress = next((k.value for k in node.keywords if k.arg == "progress"), None)
+            if not (isinstance(progress, ast.Constant) and progress.value is False):
+                return True
+    return False
+
+
 def _widget_notebooks() -> list[str]:
-    """Course notebooks whose stored outputs show a widget (sliders, menus, progress bars)."""
+    """ALWAYS, and every course notebook with a widget: one its stored outputs show (sliders,
+    menus, progress bars) or one its code shows while it runs (fit's transient progress bar)."""
     names = []
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        if any(VIEW in o.get("data", {}) for c in cells for o in c.get("outputs", [])):
+        shown = any(VIEW in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        if path.stem in ALWAYS or shown or MAKES_WIDGETS.search(code) or _shows_progress_bar(code):
             names.append(path.stem)
     return names
 
@@ -43,6 +71,9 @@ def test_instructor_view_has_the_homework_tooling(server, new_page, screenshots)
     Notebook(page, server, "notebooks/00_start_here.ipynb")
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=20000)
     assert page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").count() == 1
+    # what the learner's view must not show (test_learner checks the same two things are absent)
+    assert page.get_by_text("Create Assignment").count() >= 1
+    assert page.evaluate("() => jupyterapp.commands.hasCommand('nbgrader:open-create-assignment')")
     page.screenshot(path=screenshots / "instructor-view.png")
 
 

@@ -62,6 +62,8 @@ def test_learner_view_has_no_instructor_panels_and_the_readme_menus(server, new_
     labels = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
     assert "View" in labels and "Nbgrader" not in labels, labels
     assert page.get_by_text("Create Assignment").count() == 0
+    assert not page.evaluate("() => jupyterapp.commands.hasCommand('nbgrader:open-create-assignment')"), \
+        "nbgrader's Create Assignment plugin is active in the learner's view"
     # the README's menu paths: View -> Appearance -> Presentation Mode / Simple Interface
     page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
     page.locator(".lm-Menu-itemLabel", has_text="Appearance").first.hover()

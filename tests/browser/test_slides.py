@@ -1,5 +1,6 @@
 """The lecture slides (``make slides``) in Chromium, from files only: reveal.js runs, arrow keys
-move between slides, formulas are typeset, widget cells show a picture, long code lines wrap,
+move between slides, formulas are typeset, widget cells show a picture and the widget manager
+draws the widgets from their saved state, long code lines wrap,
 and nothing is requested from the network (any such request is blocked and fails the test)."""
 
 from __future__ import annotations
@@ -44,5 +45,11 @@ def test_offline_slides_render_and_navigate(new_page, tmp_path, screenshots):
         const s = Reveal.getIndices(code.closest('section')); Reveal.slide(s.h, s.v); code.scrollIntoView();
         return {h: s.h, images: out.querySelectorAll('img').length}; }""")
     assert slide["images"] >= 1, f"the visualizer's slide shows no picture: {slide}"
+    # an output kept as a widget (no static twin stored) is drawn by the vendored widget manager,
+    # offline, from the saved state: its sliders are there
+    page.wait_for_function("""() => { const out = [...document.querySelectorAll('.reveal .jp-Cell')]
+          .find(c => c.innerText.includes('conv_visualizer(')).querySelector('.jp-OutputArea-output');
+        return !out.querySelector('script[type="application/vnd.jupyter.widget-view+json"]')
+          || out.querySelectorAll('.widget-slider').length >= 4; }""", timeout=10000)
     page.wait_for_timeout(800)
     page.screenshot(path=screenshots / "slides-visualizer.png")
