@@ -320,3 +320,15 @@ def test_saving_drops_views_of_widgets_that_are_gone_but_keeps_their_picture():
     # a browser that does not save widget state (saveState off): nothing is dropped
     nb = _saved(["closed_bar"], None)
     assert len(ws.merge_widget_state(nb, None)["cells"][0]["outputs"]) == 1
+
+
+def test_saving_a_notebook_without_widgets_adds_no_widget_state():
+    ws = _widget_state_module()
+    # JupyterLab (saveState on) sends an empty widget state for a notebook without widgets
+    saved = ws.merge_widget_state(_saved([], {}), None)
+    assert "widgets" not in saved["metadata"]
+    # only stale models on disk, none shown: the state goes, other widget metadata stays
+    disk = _saved([], {"stale": {"state": {}}})
+    nb = _saved([], {})
+    nb["metadata"]["widgets"]["other"] = 1
+    assert ws.merge_widget_state(nb, disk)["metadata"]["widgets"] == {"other": 1}

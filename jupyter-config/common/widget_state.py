@@ -11,6 +11,8 @@ output shows any more are dropped, so the state does not grow run after run. An 
 widget is gone from both (closed by its kernel, like a progress bar with ``leave=False``, which
 JupyterLab already stopped showing) would read "model not found" when reopened: it keeps its
 static picture if it has one, and is dropped otherwise (its text is the widget's stale repr).
+A notebook left with no widget to keep is saved with no widget state (JupyterLab would write
+an empty one), so saving a notebook without widgets leaves its file as it was.
 
 Used by both views' ``jupyter_server_config.py`` (``c.FileContentsManager.pre_save_hook``).
 """
@@ -88,9 +90,12 @@ def merge_widget_state(new: dict, old: dict | None) -> dict:
         _drop_views_of_gone_widgets(new.get("cells", []), union)
     keep = shown_models(new.get("cells", []), union)
     kept = {model_id: union[model_id] for model_id in union if model_id in keep}
-    if not kept:
-        if saved is not None:
-            metadata["widgets"][STATE]["state"] = {}
+    if not kept:  # no widget to keep: no widget state at all, as in a file nbclient wrote (no noise in git diffs)
+        widgets = metadata.get("widgets")
+        if isinstance(widgets, dict):
+            widgets.pop(STATE, None)
+            if not widgets:
+                del metadata["widgets"]
         return new
     widgets = metadata.setdefault("widgets", {}).setdefault(STATE, {"version_major": 2, "version_minor": 0})
     widgets["state"] = kept
