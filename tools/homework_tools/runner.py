@@ -174,8 +174,10 @@ class Runner:
         self.cell_timeout = float(job["cell_timeout"])
         self.client = _CappedClient(nb, int(job["output_limit"]), timeout=self.cell_timeout, kernel_name="python3",
                                     allow_errors=True, interrupt_on_timeout=False, record_timing=False,
-                                    store_widget_state=False, shutdown_kernel="immediate", startup_timeout=120,
+                                    store_widget_state=True, shutdown_kernel="immediate", startup_timeout=120,
                                     iopub_timeout=10)
+        # store_widget_state=True: nbclient's Output-widget mimic writes into widget_state and raises
+        # KeyError without it, which ended the sandbox on notebooks 02/03 (kernel playground, conv visualizer).
         self.client.on_cell_executed = self._on_executed
         self.reply: dict = {}  # content of the last execute_reply
         self.skip: set[int] = set()  # cells that killed or hung the kernel: not replayed
