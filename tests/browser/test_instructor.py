@@ -94,13 +94,14 @@ def _set_readout(page, cell, label: str, value) -> None:
 
 
 def check_playground(nb: Notebook, shots) -> None:
-    """02: the kernel playground redraws after a kernel entry, a preset and an image change."""
+    """02: the kernel playground redraws after a kernel entry (centre -1 beside the 1: a horizontal
+    derivative, edges in the picture), a preset and an image change."""
     page = nb.page
     cell = nb.cell("kernel_playground(", "playground")
     cell.locator(".jupyter-widgets img").first.wait_for()
     cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "playground-before.png")
     for what, act in [
-        ("kernel entry", lambda: (cell.locator("input[type=number]").nth(4).fill("4"),
+        ("kernel entry", lambda: (cell.locator("input[type=number]").nth(4).fill("-1"),
                                   cell.locator("input[type=number]").nth(4).press("Enter"))),
         ("preset", lambda: cell.locator("select").nth(1).select_option("emboss")),
         ("image", lambda: cell.locator("select").nth(0).select_option("coffee")),
