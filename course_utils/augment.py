@@ -19,14 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _checks
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def _check_image(image: torch.Tensor, what: str = "image") -> None:
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor (C, H, W), got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"{what} must have shape (C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+def _check_image(image: torch.Tensor, what: str = "image") -> torch.Tensor:
+    """The image as float (C, H, W) in [0, 1]; uint8 0-255 and channels-last (H, W, C) are converted."""
+    return _checks.images(what, image, batch=False)
 
 
 @torch.no_grad()
@@ -54,17 +54,21 @@ def gallery(
     """
     import matplotlib.pyplot as plt
 
-    _check_image(image)
+    image = _check_image(image)
     if not isinstance(transforms, Mapping) or not transforms:
-        raise ValueError(f"transforms must be a non-empty dict {{title: transform}}, got {transforms!r}")
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got {samples}")
-    torch.manual_seed(seed)
+        raise ValueError(f"transforms must be a non-empty dict {{title: transform}}, got {_checks.describe(transforms)}")
+    for name, tf in transforms.items():
+        if not callable(tf):
+            raise TypeError(f"transforms[{name!r}] must be a function of a (C, H, W) tensor, got {_checks.describe(tf)}")
+    samples = _checks.integer("samples", samples, 1, 20)
+    size = _checks.number("size", size, 0, low_open=True, hint="inches per panel")
+    torch.manual_seed(_checks.integer("seed", seed))
     rows = len(transforms)
     fig, axes = plt.subplots(rows, samples + 1, figsize=(size * (samples + 1) + 2.5, size * rows),
                              squeeze=False)  # + 2.5 inches for the row titles
     for r, (name, tf) in enumerate(transforms.items()):
-        views = [image] + [tf(image) for _ in range(samples)]
+        views = [image] + [_checks.images(f"the output of transforms[{name!r}]", tf(image), batch=False,
+                                          check_range=False) for _ in range(samples)]
         for c, view in enumerate(views):
             ax = axes[r, c]
             ax.imshow(_to_hwc(view), cmap="gray", vmin=0, vmax=1)
@@ -117,13 +121,20 @@ def apply_params(
     """
     from torchvision.transforms.v2 import functional as TF
 
-    _check_image(image)
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    if not 0 <= erase <= 1:
-        raise ValueError(f"erase must be a fraction in [0, 1], got {erase}")
-    if not -0.5 <= hue <= 0.5:
-        raise ValueError(f"hue must lie in [-0.5, 0.5], got {hue}")
+    image = _check_image(image)
+    angle = _checks.number("angle", angle, hint="degrees")
+    scale = _checks.number("scale", scale, 0, low_open=True, hint="a zoom factor, 1 keeps the size")
+    if isinstance(translate, (str, bytes)) or not isinstance(translate, (tuple, list)) or len(translate) != 2:
+        raise ValueError(f"translate must be a pair (dx, dy) in pixels, got {_checks.describe(translate)}")
+    translate = [_checks.number("translate", t) for t in translate]
+    brightness, contrast, saturation = (_checks.number(n, v, 0, hint="1 = unchanged") for n, v in (
+        ("brightness", brightness), ("contrast", contrast), ("saturation", saturation)))
+    hue = _checks.number("hue", hue, -0.5, 0.5)
+    blur_sigma = _checks.number("blur_sigma", blur_sigma, 0, hint="pixels, 0 = no blur")
+    if math.ceil(3 * blur_sigma) >= min(image.shape[-2:]):
+        raise ValueError(f"blur_sigma={blur_sigma:g} needs a kernel wider than the {tuple(image.shape[-2:])} image; "
+                         f"use blur_sigma < {min(image.shape[-2:]) / 3:.3g}")
+    erase = _checks.number("erase", erase, 0, 1, hint="a fraction of the image side")
     x = image.float()
     if hflip:
         x = TF.horizontal_flip(x)
@@ -174,10 +185,24 @@ def explorer(image: torch.Tensor, presets: Mapping[str, dict] | None = None, siz
         ``(figure, widget)``: the static matplotlib figure and an ``ipywidgets`` widget
         (``None`` if ipywidgets is not installed).
     """
+    import inspect
+
     import matplotlib.pyplot as plt
 
-    _check_image(image)
+    image = _check_image(image)
+    if presets is not None and not isinstance(presets, Mapping):
+        raise TypeError(f"presets must be a dict {{title: apply_params settings}}, got {_checks.describe(presets)}")
     presets = dict(EXPLORER_PRESETS if presets is None else presets)
+    if not presets:
+        raise ValueError("presets is empty; give at least one {title: settings} entry (or None for the defaults)")
+    known = set(inspect.signature(apply_params).parameters) - {"image"}
+    for name, params in presets.items():
+        if not isinstance(params, Mapping):
+            raise TypeError(f"presets[{name!r}] must be a dict of apply_params settings, got {_checks.describe(params)}")
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"presets[{name!r}] has unknown settings {unknown}; known: {sorted(known)}")
+    size = _checks.number("size", size, 0, low_open=True, hint="inches per panel")
     n = len(presets)
     cols = min(n, 4)
     rows = math.ceil(n / cols)
@@ -270,10 +295,17 @@ def random_affine_batch(
         raise ValueError(f"expected a 4D batch (N, C, H, W), got "
                          f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"expected a float batch, got dtype {x.dtype}")
-    if degrees < 0 or translate < 0 or not 0 < scale[0] <= scale[1]:
-        raise ValueError(f"expected degrees >= 0, translate >= 0 and 0 < scale[0] <= scale[1], "
-                         f"got degrees={degrees}, translate={translate}, scale={scale}")
+        raise TypeError(f"expected a float batch x, got dtype {x.dtype}")
+    degrees = _checks.number("degrees", degrees, 0)
+    translate = _checks.number("translate", translate, 0, hint="a fraction of the image side, e.g. 0.1")
+    if isinstance(scale, (str, bytes)) or not isinstance(scale, (tuple, list)) or len(scale) != 2:
+        raise ValueError(f"scale must be a pair (low, high) of zoom factors, e.g. (0.9, 1.1), got {_checks.describe(scale)}")
+    scale = tuple(_checks.number("scale", v, 0, low_open=True) for v in scale)
+    if scale[0] > scale[1]:
+        raise ValueError(f"scale must be (low, high) with low <= high, got {scale}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (or None), got {_checks.describe(generator)}; "
+                        "e.g. torch.Generator().manual_seed(0)")
     n = x.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -306,6 +338,9 @@ class AugmentedLoader:
     def __init__(self, loader: Iterable[Batch], augment: Callable[[torch.Tensor], torch.Tensor]):
         if not callable(augment):
             raise TypeError(f"augment must be callable (batch -> batch), got {type(augment).__name__}")
+        if isinstance(loader, (str, bytes, torch.Tensor)) or not hasattr(loader, "__iter__"):
+            raise TypeError(f"loader must be an iterable of (x, y) batches such as a DataLoader, "
+                            f"got {_checks.describe(loader)}")
         self.loader = loader
         self.augment = augment
 
@@ -313,11 +348,16 @@ class AugmentedLoader:
         for x, y in self.loader:
             with torch.no_grad():
                 xa = self.augment(x)
+            if not isinstance(xa, torch.Tensor):
+                raise TypeError(f"augment must return a tensor batch, got {_checks.describe(xa)}")
             if xa.shape != x.shape:
                 raise ValueError(f"augment must keep the batch shape {tuple(x.shape)}, got {tuple(xa.shape)}")
             yield xa, y
 
     def __len__(self) -> int:
+        if not hasattr(self.loader, "__len__"):
+            raise TypeError(f"the wrapped loader ({type(self.loader).__name__}) has no length; wrap a DataLoader "
+                            "or a list of batches")
         return len(self.loader)  # type: ignore[arg-type]
 
 
@@ -340,17 +380,30 @@ def predict_tta(
     Returns:
         ``(N, K)`` probabilities on the CPU (rows sum to 1).
     """
+    _checks.module("model", model)
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"expected a 4D batch (N, C, H, W), got "
+        raise ValueError(f"expected a 4D batch x (N, C, H, W), got "
                          f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    _checks.tensor("x", x, 4, layout="(N, C, H, W)")
+    if views is not None and (callable(views) or not isinstance(views, (list, tuple))):
+        raise TypeError(f"views must be a list of functions, e.g. [lambda b: b, lambda b: b.flip(-1)], "
+                        f"got {_checks.describe(views)}")
     views = list(views) if views is not None else [lambda b: b, lambda b: b.flip(-1)]
     if not views:
         raise ValueError("views must contain at least one function")
+    for i, view in enumerate(views):
+        if not callable(view):
+            raise TypeError(f"views[{i}] must be a function of a batch, got {_checks.describe(view)}")
+    batch_size = _checks.integer("batch_size", batch_size, 1)
     model.eval()
-    device = next(model.parameters()).device
+    device = _checks.module_device(model)
     out = []
     for chunk in x.split(batch_size):
         chunk = chunk.to(device)
-        probs = torch.stack([model(view(chunk)).softmax(1) for view in views]).mean(0)  # (V, n, K) -> (n, K)
+        logits = [model(view(chunk)) for view in views]
+        if any(not isinstance(t, torch.Tensor) or t.ndim != 2 or len(t) != len(chunk) for t in logits):
+            raise ValueError(f"model must map each view of a batch of {len(chunk)} to logits ({len(chunk)}, K), "
+                             f"got {[_checks.describe(t) for t in logits][:2]}")
+        probs = torch.stack([t.softmax(1) for t in logits]).mean(0)  # (V, n, K) -> (n, K)
         out.append(probs.cpu())
     return torch.cat(out)

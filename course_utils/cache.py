@@ -129,6 +129,12 @@ def tensor_check(shape: Sequence[int | None] | None = None, dtype: torch.dtype |
         all_zero_ok: accept a tensor that is all zeros (off by default: for features,
             images or scenes all zeros means something went wrong).
     """
+    if shape is not None and (isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence)
+                              or not all(e is None or (isinstance(e, int) and e >= 0) for e in shape)):
+        raise TypeError(f"shape must be a sequence of sizes (ints, or None for any), got {shape!r}")
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
+
     def check(t: Any) -> None:
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"expected a tensor, got {type(t).__name__}")

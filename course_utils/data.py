@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from . import settings
-from .settings import OfflineError, require_online  # the one online gate lives in settings; re-exported here
+from . import _checks, settings
+from .settings import OfflineError, require_online  # noqa: F401 - the online gate lives in settings; re-exported
 
 DATASETS = {"animals": "animal_mnist.npz", "mnist": "mnist_5k.npz"}
 SPLITS = ("train", "val", "test")
@@ -51,9 +51,21 @@ def data_dir() -> Path:
 @lru_cache(maxsize=1)
 def _manifest() -> dict[str, dict[str, str]]:
     path = data_dir() / "manifest.json"
+    restore = _RESTORE.format(rel="manifest.json")
     if not path.is_file():
-        raise DataFileError(f"data manifest not found at {path}; " + _RESTORE.format(rel="manifest.json"))
-    return json.loads(path.read_text())
+        where = f" (CONVNETS_DATA is {os.environ['CONVNETS_DATA']!r})" if os.environ.get("CONVNETS_DATA") else ""
+        raise DataFileError(f"data manifest not found at {path}{where}; " + restore)
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataFileError(f"data manifest {path} is not valid JSON ({err}); " + restore) from err
+    if not isinstance(manifest, dict):
+        raise DataFileError(f"data manifest {path} must map file names to entries, got {type(manifest).__name__}; "
+                            + restore)
+    for rel, entry in manifest.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or len(entry["sha256"]) != 64:
+            raise DataFileError(f"data manifest {path}: the entry for {rel!r} has no sha256 (64 hex digits); " + restore)
+    return manifest
 
 
 def verified_path(rel: str) -> Path:
@@ -67,9 +79,12 @@ def verified_path(rel: str) -> Path:
         KeyError: ``rel`` is not a shipped file.
         DataFileError: the file is missing or its checksum does not match.
     """
+    if not isinstance(rel, (str, os.PathLike)):
+        raise TypeError(f"rel must be a path relative to data/ (a str), got {_checks.describe(rel)}")
+    rel = Path(rel).as_posix()
     manifest = _manifest()
     if rel not in manifest:
-        raise KeyError(f"{rel!r} is not a shipped data file; known files: {sorted(manifest)}")
+        raise KeyError(f"rel={rel!r} is not a shipped data file; known files: {sorted(manifest)}")
     path = data_dir() / rel
     if not path.is_file():
         raise DataFileError(f"data file {path} is missing; " + _RESTORE.format(rel=rel))
@@ -87,9 +102,15 @@ def _sha256(path: Path, mtime_ns: int, size: int) -> str:  # cached per (file, m
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {list(allowed)}")
+def _size(size: int | None) -> int | None:
+    """An image size in pixels (1 to 4096), or None."""
+    return None if size is None else _checks.integer("size", size, 1, 4096, hint="the shorter side in pixels")
+
+
+def _folder(name: str, root: str | os.PathLike | None) -> Path | None:
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a folder path (str or Path) or None, got {_checks.describe(root)}")
+    return Path(root) if root else None
 
 
 @lru_cache(maxsize=4)
@@ -100,7 +121,7 @@ def _load_npz(name: str) -> dict[str, np.ndarray]:
 
 def class_names(name: str) -> list[str]:
     """Class names of a shipped dataset, index = label (``"animals"`` or ``"mnist"``)."""
-    _check_choice("dataset", name, tuple(DATASETS))
+    _checks.choice("name", name, tuple(DATASETS), "dataset")
     return [str(c) for c in _load_npz(name)["classes"]]
 
 
@@ -127,22 +148,29 @@ def load_tensors(
     Returns:
         ``x`` float32 ``(N, 1, 28, 28)`` in ``[0, 1]`` and ``y`` int64 ``(N,)``.
     """
-    _check_choice("dataset", name, tuple(DATASETS))
-    _check_choice("split", split, SPLITS)
+    _checks.choice("name", name, tuple(DATASETS), "dataset")
+    _checks.choice("split", split, SPLITS)
+    if classes is not None:
+        if isinstance(classes, (torch.Tensor, np.ndarray)):
+            classes = classes.tolist()
+        if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)):
+            raise TypeError(f"classes must be a list of labels such as [CAT, DOG], got {_checks.describe(classes)}")
+        classes = [_checks.integer("classes", c, hint="a list of integer labels") for c in classes]
+    limit = None if limit is None else _checks.integer("limit", limit, 1)
+    per_class = None if per_class is None else _checks.integer("per_class", per_class, 1)
+    seed = _checks.integer("seed", seed, 0)
     arrays = _load_npz(name)
     x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
     if classes is not None:
         n_classes = len(arrays["classes"])
         bad = [c for c in classes if not 0 <= c < n_classes]
         if bad or len(set(classes)) != len(classes) or not classes:
-            raise ValueError(f"classes must be distinct labels in 0..{n_classes - 1}, got {classes}")
+            raise ValueError(f"classes must be distinct labels in 0..{n_classes - 1} (at least one), got {classes}")
         remap = np.full(n_classes, -1)
         remap[list(classes)] = np.arange(len(classes))  # old label -> new label
         keep = remap[y] >= 0
         x, y = x[keep], remap[y[keep]]
     if per_class is not None:
-        if per_class < 1:
-            raise ValueError(f"per_class must be >= 1, got {per_class}")
         rng = np.random.default_rng(seed)
         picks = []
         for c in np.unique(y):
@@ -154,8 +182,6 @@ def load_tensors(
         sel = rng.permutation(np.concatenate(picks))
         x, y = x[sel], y[sel]
     if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
         x, y = x[:limit], y[:limit]
     xt = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255).unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
     return xt, torch.from_numpy(np.asarray(y, dtype=np.int64))
@@ -256,12 +282,19 @@ def make_loader(
             training makes the whole run (init and batch order) repeatable.
     """
     if isinstance(dataset, tuple):
+        if len(dataset) != 2 or not all(isinstance(t, torch.Tensor) for t in dataset):
+            raise TypeError(f"dataset as a tuple must be a pair of tensors (x, y), got a tuple of "
+                            f"{[type(t).__name__ for t in dataset]}")
         x, y = dataset
         if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+            raise ValueError(f"dataset (x, y): x and y must have the same length, got {len(x)} and {len(y)}")
         dataset = TensorDataset(x, y)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(dataset, (str, bytes)) or not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+        raise TypeError(f"dataset must be a torch Dataset or a pair of tensors (x, y), got {_checks.describe(dataset)}")
+    if len(dataset) == 0:
+        raise ValueError("dataset is empty: a loader over no examples would train on nothing")
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    seed = None if seed is None else _checks.integer("seed", seed, 0)
     generator = torch.Generator().manual_seed(seed) if shuffle and seed is not None else None
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
@@ -278,16 +311,20 @@ def load_photo(name: str, size: int | None = None, gray: bool = False) -> torch.
         ``(3, H, W)`` for colour, ``(1, H, W)`` for gray (``camera``, ``brick`` and
         ``horse`` are gray photos: they come back with 3 equal channels unless ``gray``).
     """
-    _check_choice("photo", name, PHOTOS)
-    return read_image(verified_path(f"photos/{name}.png"), size, gray)
+    _checks.choice("name", name, PHOTOS, "photo")
+    return read_image(verified_path(f"photos/{name}.png"), _size(size), gray)
 
 
 def load_image_file(path: str | Path, size: int | None = None, gray: bool = False) -> torch.Tensor:
     """Load *your own* image file (PNG/JPEG) like :func:`load_photo`: ``(C, H, W)`` in ``[0, 1]``."""
-    path = Path(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or Path), got {_checks.describe(path)}")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; give the path of an image file inside it")
     if not path.is_file():
-        raise FileNotFoundError(f"no image file at {path}")
-    return read_image(path, size, gray)
+        raise FileNotFoundError(f"path {str(path)!r}: no image file there (check the spelling and the folder)")
+    return read_image(path, _size(size), gray, name=f"path {str(path)!r}")
 
 
 def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = False,
@@ -306,13 +343,15 @@ def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = Fa
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2 import functional as TF
 
-    if size is not None and size < 1:
-        raise ValueError(f"size must be >= 1, got {size}")
+    size = _size(size)
+    if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "read"):
+        raise TypeError(f"source must be a file path or a binary stream (io.BytesIO), got {_checks.describe(source)}")
     try:
         with Image.open(source) as im:
             img = TF.pil_to_tensor(im.convert("L" if gray else "RGB"))  # (C, H, W) uint8
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"could not decode {name or source} as an image (PNG, JPEG, GIF, WEBP...): {err}") from err
+        what = name or (f"source {str(source)!r}" if isinstance(source, (str, os.PathLike)) else "the source stream")
+        raise ValueError(f"could not decode {what} as an image (PNG, JPEG, GIF, WEBP...): {err}") from err
     if size is not None:
         img = TF.resize(img, size, antialias=True)
     return img.float().div_(255)
@@ -338,8 +377,8 @@ def load_cifar10(split: str = "train", root: str | Path | None = None):
     from torchvision import datasets
     from torchvision.transforms import v2
 
-    _check_choice("split", split, ("train", "test"))
-    root = Path(root) if root else settings.cache_dir("cifar10")
+    _checks.choice("split", split, ("train", "test"))
+    root = _folder("root", root) or settings.cache_dir("cifar10")
     tf = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
     try:  # download=False: torchvision only checks the files' md5 sums, never touches the network
         return datasets.CIFAR10(str(root), train=split == "train", download=False, transform=tf)
@@ -380,11 +419,10 @@ def load_pets_cats_vs_dogs(split: str = "trainval", size: int = 128, root: str |
     from torchvision import datasets
     from torchvision.transforms import v2
 
-    _check_choice("split", split, ("trainval", "test"))
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size must be a positive int (pixels), got {size!r}")
+    _checks.choice("split", split, ("trainval", "test"))
+    size = _checks.integer("size", size, 1, 4096, hint="the side in pixels")
     ours = not root
-    root = Path(root) if root else settings.cache_dir("oxford_pets")
+    root = _folder("root", root) or settings.cache_dir("oxford_pets")
     folder = root / "oxford-iiit-pet"
     tf = v2.Compose([v2.ToImage(), v2.Resize(size, antialias=True), v2.CenterCrop(size),
                      v2.ToDtype(torch.float32, scale=True)])

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from . import _checks
 from .data import read_image
 
 _PRESETS: dict[str, list[list[float]]] = {
@@ -47,18 +48,29 @@ def preset(name: str) -> torch.Tensor:
     Returns:
         float32 tensor of shape ``(3, 3)``.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"preset name must be a str, got {type(name).__name__}")
-    if name not in _PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {list(PRESETS)}")
-    return torch.tensor(_PRESETS[name], dtype=torch.float32)
+    return _preset(name, "name")
 
 
-def _as_kernel(kernel: torch.Tensor | list) -> torch.Tensor:
-    k = torch.as_tensor(kernel, dtype=torch.float32) if not isinstance(kernel, torch.Tensor) else kernel
-    if not isinstance(k, torch.Tensor) or k.ndim != 2 or k.shape[0] < 1 or k.shape[1] < 1:
-        raise ValueError(f"expected a 2D kernel (kH, kW), got shape {tuple(torch.as_tensor(kernel).shape)}")
-    return k.float()
+def _preset(name: str, arg: str) -> torch.Tensor:
+    """:func:`preset`, with errors naming the caller's argument ``arg``."""
+    return torch.tensor(_PRESETS[_checks.choice(arg, name, PRESETS, "preset")], dtype=torch.float32)
+
+
+def _as_kernel(kernel: torch.Tensor | list, arg: str = "kernel") -> torch.Tensor:
+    """A 2D float kernel of finite numbers from a tensor or a nested list."""
+    if isinstance(kernel, (str, bytes)) or kernel is None:
+        raise TypeError(f"{arg} must be a 2D tensor or a nested list of numbers (kH, kW), e.g. preset('sharpen'), "
+                        f"got {_checks.describe(kernel)}")
+    try:
+        k = torch.as_tensor(kernel, dtype=torch.float32) if not isinstance(kernel, torch.Tensor) else kernel
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{arg} must be a 2D tensor or a nested list of numbers with rows of one length, "
+                        f"got {_checks.describe(kernel)} ({err})") from err
+    if k.ndim != 2 or k.shape[0] < 1 or k.shape[1] < 1:
+        raise ValueError(f"expected a 2D {arg} (kH, kW), got shape {tuple(k.shape)}")
+    if k.is_complex():
+        raise TypeError(f"{arg} must hold real numbers, got dtype {k.dtype}")
+    return _checks.finite(arg, k.float())
 
 
 def apply_kernel(image: torch.Tensor, kernel: torch.Tensor | list, padding: str | int = "same") -> torch.Tensor:
@@ -79,13 +91,29 @@ def apply_kernel(image: torch.Tensor, kernel: torch.Tensor | list, padding: str 
     """
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"image must be a torch.Tensor, got {type(image).__name__}")
-    if image.ndim not in (3, 4):
+    if image.ndim not in (2, 3, 4):
         raise ValueError(f"expected an image (C, H, W) or a batch (N, C, H, W), got shape {tuple(image.shape)}")
+    if image.ndim == 2:  # a gray image (H, W): filter it as (1, H, W) and give back (H', W')
+        return apply_kernel(image[None], kernel, padding)[0]
+    _checks.tensor("image", image, (3, 4))
+    if image.dtype == torch.uint8:
+        image = image.float() / 255  # 0-255 -> [0, 1], as everywhere in the course
+    elif image.is_complex() or not (image.is_floating_point() or image.dtype == torch.bool):
+        raise TypeError(f"image must be floats (or uint8 0-255), got dtype {image.dtype}")
+    _checks.finite("image", image)
     if isinstance(padding, str) and padding not in ("same", "valid"):
         raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
-    if not isinstance(padding, str) and (not isinstance(padding, int) or padding < 0):
+    if not isinstance(padding, str) and (not isinstance(padding, int) or isinstance(padding, bool) or padding < 0):
         raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
     k = _as_kernel(kernel).to(image.device)
+    h, w = image.shape[-2:]
+    if isinstance(padding, int) and padding > max(h, w, *k.shape):
+        raise ValueError(f"padding={padding} is more than the image side and the kernel side ({max(h, w, *k.shape)}); "
+                         "only zeros lie that far out")
+    pad = 0 if padding == "valid" else padding
+    if isinstance(pad, int) and (k.shape[0] > h + 2 * pad or k.shape[1] > w + 2 * pad):
+        raise ValueError(f"kernel {tuple(k.shape)} is larger than the image {(h, w)} with padding={padding!r}; "
+                         "use a smaller kernel, more padding or padding='same'")
     x = image[None] if image.ndim == 3 else image  # (C, H, W) -> (1, C, H, W)
     x = x.float()
     c = x.shape[1]
@@ -146,9 +174,7 @@ def kernel_figure(image: torch.Tensor, kernel: torch.Tensor | list, title: str |
     """
     import matplotlib.pyplot as plt
 
-    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
-        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"expected an image (C, H, W) with C = 1 or 3, got {shape}")
+    image = _checks.images("image", image, batch=False)  # uint8 and channels-last converted
     k = _as_kernel(kernel)
     out = apply_kernel(image, k)
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2, 3]})
@@ -206,16 +232,20 @@ class KernelPlayground:
 
     def __init__(self, images: Mapping[str, torch.Tensor] | None = None, preset_name: str = "sobel x",
                  size: int = 192) -> None:
+        size = _checks.integer("size", size, 1, 4096, hint="the shorter side in pixels")
+        _checks.choice("preset_name", preset_name, PRESETS, "preset")
         if images is None:
             from . import data
 
             images = {name: data.load_photo(name, size=size) for name in data.PHOTOS}
+        if not isinstance(images, Mapping):
+            raise TypeError(f"images must be a dict {{name: (C, H, W) tensor}}, got {_checks.describe(images)}")
         if not images:
             raise ValueError("images must hold at least one (C, H, W) image")
         self.size = size
         self.images: dict[str, torch.Tensor] = {}
         for name, img in images.items():
-            self.add_image(name, img, select=False)
+            self.add_image(name, _checks.images(f"images[{name!r}]", img, batch=False), select=False)
         self.image_name = next(iter(self.images))
         self.kernel = preset(preset_name)
         self.preset_name = preset_name
@@ -229,10 +259,9 @@ class KernelPlayground:
 
     def add_image(self, name: str, image: torch.Tensor, select: bool = True) -> None:
         """Add (or replace) an image ``(C, H, W)`` with C = 1 or 3, and select it by default."""
-        if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
-            shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-            raise ValueError(f"image {name!r}: expected (C, H, W) with C = 1 or 3, got {shape}")
-        self.images[name] = image.float()
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str (shown in the image menu), got {_checks.describe(name)}")
+        self.images[name] = _checks.images(f"image {name!r}", image, batch=False)
         if select:
             self.image_name = name
             self._refresh()
@@ -261,7 +290,7 @@ class KernelPlayground:
                 raise ValueError(f"unknown image {image!r}; choose one of {list(self.images)}")
             self.image_name = image
         if preset_name is not None:
-            self.kernel = preset(preset_name)
+            self.kernel = _preset(preset_name, "preset_name")
             self.preset_name = preset_name
         self._refresh()
         return self.result

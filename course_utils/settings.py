@@ -27,6 +27,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from . import _checks
+
 T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -88,6 +90,10 @@ def require_online(what: str, host: str = "download.pytorch.org", timeout: float
     Raises:
         OfflineError: ``CONVNETS_ONLINE`` is not 1, or ``host`` cannot be resolved or reached in time.
     """
+    for name, value in (("what", what), ("host", host)):
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{name} must be a non-empty str, got {_checks.describe(value)}")
+    timeout = _checks.number("timeout", timeout, 0, low_open=True, hint="seconds to wait for the host")
     why = f" ({reason})" if reason else ""
     if not online():
         raise OfflineError(
@@ -110,6 +116,7 @@ def require_online(what: str, host: str = "download.pytorch.org", timeout: float
 @contextmanager
 def network_timeout(seconds: float = 60.0) -> Iterator[None]:
     """Bound every socket operation of a download (torchvision and torch.hub set none) to ``seconds``."""
+    seconds = _checks.number("seconds", seconds, 0, low_open=True)
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
     try:
@@ -185,21 +192,18 @@ def get_device(prefer: str | None = None) -> torch.device:
             Defaults to ``$CONVNETS_DEVICE`` or automatic choice.
 
     Raises:
-        ValueError: if the requested device is not available on this machine.
+        ValueError: the requested device is not a device name, or is not available on
+            this machine (the message names ``prefer`` or ``CONVNETS_DEVICE``).
     """
-    choice = prefer or os.environ.get("CONVNETS_DEVICE") or None
+    name = "prefer" if prefer not in (None, "") else "CONVNETS_DEVICE"
+    choice = prefer if prefer not in (None, "") else (os.environ.get("CONVNETS_DEVICE", "").strip() or None)
     if choice is None:
         if torch.cuda.is_available():
             return torch.device("cuda")
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(choice)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {choice!r} requested but CUDA is not available; use 'cpu'")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {choice!r} requested but Apple MPS is not available; use 'cpu'")
-    return device
+    return _checks.device(name, choice)
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generator:
@@ -212,8 +216,9 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generato
     Returns:
         A ``torch.Generator`` seeded with ``seed``, handy for ``DataLoader(generator=...)``.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = _checks.integer("seed", seed, 0)
+    if seed >= 2**63:
+        raise ValueError(f"seed must be an int below 2**63, got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

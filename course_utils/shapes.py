@@ -28,19 +28,43 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
+
+from . import _checks
 
 
 class ShapeError(ValueError):
     """A layer cannot accept the shape it is given (or a conv setting is impossible)."""
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(a, int) for a in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
-    return pair  # type: ignore[return-value]
+    pair = (v, v) if _is_int(v) else tuple(v) if isinstance(v, (tuple, list, torch.Size)) else None
+    if pair is None or len(pair) != 2 or not all(_is_int(a) for a in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {_checks.describe(v)}")
+    return int(pair[0]), int(pair[1])
+
+
+def _int(name: str, value, low: int) -> int:
+    """``value`` as an int >= ``low`` (NumPy ints accepted, bools and floats refused), else a ShapeError."""
+    if not _is_int(value) or value < low:
+        raise ShapeError(f"{name} must be an int >= {low}, got {_checks.describe(value) if not _is_int(value) else value}")
+    return int(value)
+
+
+def _shape(name: str, value, ranks: tuple[int, ...], layout: str, lead: str = "") -> tuple[int, ...]:
+    """An input shape: a tuple, list or torch.Size of positive ints with one of the ``ranks``."""
+    if isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a shape such as {layout}, got a tensor; pass its shape: tuple(x.shape)")
+    if not isinstance(value, (tuple, list, torch.Size)) or not all(_is_int(v) and v >= 1 for v in value) \
+            or len(value) not in ranks:
+        raise ShapeError(f"{lead or f'{name} must be {layout}, a shape of positive ints'}, got {_checks.describe(value)}")
+    return tuple(int(v) for v in value)
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -56,10 +80,10 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         ShapeError: the output would be smaller than 1 (the kernel does not fit), or an
             argument is out of range.
     """
-    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                             ("padding", padding, 0), ("dilation", dilation, 1)):
-        if not isinstance(value, int) or value < low:
-            raise ShapeError(f"{name} must be an int >= {low}, got {value!r}")
+    size, kernel_size, stride, padding, dilation = (
+        _int(name, value, low) for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                                                        ("stride", stride, 1), ("padding", padding, 0),
+                                                        ("dilation", dilation, 1)))
     span = dilation * (kernel_size - 1) + 1  # how many input cells one kernel covers
     out = (size + 2 * padding - span) // stride + 1
     if out < 1:
@@ -96,8 +120,7 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                              ("padding", padding, 0), ("output_padding", output_padding, 0),
                              ("dilation", dilation, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ShapeError(f"{name} must be an int >= {low}, got {value!r}")
+        _int(name, value, low)
     if output_padding >= max(stride, dilation):
         raise ShapeError(f"output_padding={output_padding} must be smaller than stride={stride} or "
                          f"dilation={dilation} (PyTorch rule); it only chooses among the sizes a strided "
@@ -114,17 +137,15 @@ def _conv_output_shape(input_shape: tuple[int, ...], spatial: int, out_channels:
                        padding, dilation, groups: int) -> tuple[int, ...]:
     """Shared body of :func:`conv1d_output_shape` (``spatial=1``) and :func:`conv2d_output_shape` (``spatial=2``)."""
     axes = "(C, L) or (N, C, L)" if spatial == 1 else "(C, H, W) or (N, C, H, W)"
-    positive = all(isinstance(v, int) and v >= 1 for v in input_shape)
-    if len(input_shape) not in (spatial + 1, spatial + 2) or not positive:
-        raise ShapeError(f"expected an input shape {axes} of positive ints, got {tuple(input_shape)}")
+    input_shape = _shape("input_shape", input_shape, (spatial + 1, spatial + 2), axes,
+                         lead=f"expected an input shape {axes} of positive ints as input_shape")
     *batch, c_in = input_shape[:-spatial]
     sizes = input_shape[-spatial:]
-    if not isinstance(out_channels, int) or out_channels < 1:
-        raise ShapeError(f"out_channels must be an int >= 1, got {out_channels!r}")
+    out_channels = _int("out_channels", out_channels, 1)
     tuples = [_ntuple(v, name, spatial) for v, name in ((kernel_size, "kernel_size"), (stride, "stride"),
                                                          (dilation, "dilation"))]
     ks, ss, ds = tuples
-    if not isinstance(groups, int) or groups < 1 or c_in % groups or out_channels % groups:
+    if not _is_int(groups) or groups < 1 or c_in % groups or out_channels % groups:
         raise ShapeError(f"groups={groups} must divide in_channels={c_in} and out_channels={out_channels}")
     if isinstance(padding, str) and padding not in ("same", "valid"):
         raise ShapeError(f"padding must be an int, {'an int tuple' if spatial == 1 else 'a pair of ints'}, "
@@ -145,10 +166,10 @@ def _ntuple(v, name: str, n: int) -> tuple[int, ...]:
 
 
 def _single(v: int | tuple[int], name: str) -> tuple[int]:
-    single = (v,) if isinstance(v, int) else tuple(v)
-    if len(single) != 1 or not all(isinstance(a, int) for a in single):
-        raise TypeError(f"{name} must be an int (or a 1-tuple, as nn.Conv1d stores it), got {v!r}")
-    return single  # type: ignore[return-value]
+    single = (v,) if _is_int(v) else tuple(v) if isinstance(v, (tuple, list, torch.Size)) else None
+    if single is None or len(single) != 1 or not all(_is_int(a) for a in single):
+        raise TypeError(f"{name} must be an int (or a 1-tuple, as nn.Conv1d stores it), got {_checks.describe(v)}")
+    return (int(single[0]),)
 
 
 def conv1d_output_shape(
@@ -176,7 +197,7 @@ def conv1d_output_shape(
     Raises:
         ShapeError: impossible settings, with what to change (as :func:`conv2d_output_shape`).
     """
-    return _conv_output_shape(tuple(input_shape), 1, out_channels, kernel_size, stride, padding, dilation, groups)
+    return _conv_output_shape(input_shape, 1, out_channels, kernel_size, stride, padding, dilation, groups)
 
 
 def conv2d_output_shape(
@@ -196,7 +217,7 @@ def conv2d_output_shape(
         ShapeError: impossible settings, with what to change (groups must divide both
             channel counts, the kernel must fit, ``"same"`` needs stride 1).
     """
-    return _conv_output_shape(tuple(input_shape), 2, out_channels, kernel_size, stride, padding, dilation, groups)
+    return _conv_output_shape(input_shape, 2, out_channels, kernel_size, stride, padding, dilation, groups)
 
 
 @dataclass
@@ -261,8 +282,8 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Trace:
         ShapeError: a layer rejected its input; the message names the layer, the shape it
             received, the rows traced so far and what the layer expected.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _checks.module("model", model)
+    input_shape = _shape("input_shape", input_shape, tuple(range(1, 9)), "(N, C, H, W)")
     rows = Trace()
     current: list[str] = []
     names = {m: n for n, m in model.named_modules()}
@@ -295,7 +316,8 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Trace:
         elif isinstance(layer, (nn.Conv1d, nn.Conv2d)):
             expected = f"; it expects {layer.in_channels} input channels"
         raise ShapeError(
-            f"layer {failing!r} ({_describe(layer)}) failed on an input of shape {got}{expected}.\n"
+            f"layer {failing!r} ({_describe(layer)}) failed on an input of shape {got}{expected} "
+            f"(input_shape {input_shape}).\n"
             f"Shapes so far:\n{rows}\nPyTorch said: {err}"
         ) from err
     finally:
@@ -328,8 +350,9 @@ def conv_input_cells(out_index: int, kernel_size: int, stride: int = 1, padding:
     """
     for name, value, low in (("out_index", out_index, 0), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                              ("padding", padding, 0), ("dilation", dilation, 1)):
-        if not isinstance(value, int) or value < low:
-            raise ShapeError(f"{name} must be an int >= {low}, got {value!r}")
+        _int(name, value, low)
+    out_index, kernel_size, stride, padding, dilation = (int(v) for v in (out_index, kernel_size, stride, padding,
+                                                                          dilation))
     return [out_index * stride - padding + m * dilation for m in range(kernel_size)]
 
 
@@ -404,27 +427,66 @@ class RFTable(list):
         p.text(str(self))
 
 
-def _leaf_layers(model: nn.Module | Sequence[nn.Module]) -> list[tuple[str, nn.Module]]:
-    """Leaf layers of a sequential stack in the order they run; refuses other containers."""
+_MEASURE_INSTEAD = "use measure_receptive_field(model, input_shape), which follows any wiring"
+
+
+def _elementwise(m: nn.Module) -> bool:
+    """An element-wise layer, also one built of element-wise parts (e.g. timm's BatchNormAct2d: BN + activation)."""
+    return isinstance(m, _GEOMETRY_FREE) and all(isinstance(c, _GEOMETRY_FREE) for c in m.modules())
+
+
+def _leaf_layers(model: nn.Module | Sequence[nn.Module], prefix: str = "") -> list[tuple[str, nn.Module]]:
+    """Leaf layers of a sequential stack in the order they run, with full dotted names; refuses other containers."""
     if isinstance(model, nn.Module) and not isinstance(model, nn.Sequential):
-        if list(model.children()):
-            raise TypeError(f"expected an nn.Sequential (or a list of layers) whose layers run one after another, "
-                            f"got {type(model).__name__}; pass its sequential part, e.g. model.features")
-        return [("0", model)]
+        if list(model.children()) and not _elementwise(model):
+            parts = [n for n, _ in model.named_children()]
+            hint = ("pass its sequential part, e.g. model.features" if isinstance(getattr(model, "features", None),
+                                                                                    nn.Sequential)
+                    else f"pass a sequential part of it (its parts: {parts[:6]}), or {_MEASURE_INSTEAD}")
+            raise TypeError(f"model must be an nn.Sequential (or a list of layers) whose layers run one after another, "
+                            f"got {type(model).__name__}; {hint}")
+        return [(prefix or "0", model)]
     if not isinstance(model, nn.Module):
-        if not all(isinstance(m, nn.Module) for m in model):
-            raise TypeError(f"expected an nn.Sequential or a list of nn.Module layers, got {model!r}")
+        if isinstance(model, (str, bytes)) or not isinstance(model, Sequence):
+            raise TypeError(f"model must be an nn.Sequential or a list of nn.Module layers, got {_checks.describe(model)}")
+        bad = [i for i, m in enumerate(model) if not isinstance(m, nn.Module)]
+        if bad:
+            raise TypeError(f"model must be an nn.Sequential or a list of nn.Module layers, but item {bad[0]} is "
+                            f"{_checks.describe(model[bad[0]])}")
         model = nn.Sequential(*model)
     out = []
     for name, m in model.named_children():
+        full = f"{prefix}.{name}" if prefix else name
         if isinstance(m, nn.Sequential):
-            out += [(f"{name}.{n}", leaf) for n, leaf in _leaf_layers(m)]
-        elif list(m.children()):
-            raise TypeError(f"layer {name!r} is a {type(m).__name__} with sub-layers; receptive_field only follows "
-                            "nn.Sequential stacks (a branching block such as a residual block needs its own analysis)")
+            out += _leaf_layers(m, full)
+        elif list(m.children()) and not _elementwise(m):
+            raise TypeError(f"layer {full!r} of model is a {type(m).__name__} with sub-layers; receptive_field only "
+                            "follows nn.Sequential stacks, and a branching block (residual, inception) has no single "
+                            f"chain to follow: {_MEASURE_INSTEAD}")
         else:
-            out.append((name, m))
+            out.append((full, m))
     return out
+
+
+def _check_layer(name: str, m: nn.Module, n: int, sizes: list[int] | None) -> None:
+    """Settings PyTorch refuses at run time: pool padding above half the kernel, reflect/circular padding too large."""
+    if isinstance(m, (*_POOLS[1], *_POOLS[2])):
+        k = _ntuple(m.kernel_size, "kernel_size", n)
+        p = _ntuple(m.padding, "padding", n)
+        d = _ntuple(m.dilation, "dilation", n) if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d)) else (1,) * n
+        for ki, pi, di in zip(k, p, d):
+            if 2 * pi > di * (ki - 1) + 1:
+                raise ShapeError(f"layer {name!r} ({_describe(m)}): padding={pi} is more than half of the "
+                                 f"{di * (ki - 1) + 1}-cell window; PyTorch refuses it, use padding <= "
+                                 f"{(di * (ki - 1) + 1) // 2}")
+    mode = getattr(m, "padding_mode", "zeros")
+    if sizes is not None and isinstance(m, (nn.Conv1d, nn.Conv2d)) and mode in ("reflect", "circular") \
+            and not isinstance(m.padding, str):
+        for size, pi in zip(sizes, m.padding):
+            if (mode == "reflect" and pi >= size) or (mode == "circular" and pi > size):
+                limit = f"less than the input size {size}" if mode == "reflect" else f"at most the input size {size}"
+                raise ShapeError(f"layer {name!r} ({_describe(m)}): padding={pi} with padding_mode={mode!r} must be "
+                                 f"{limit}; PyTorch refuses it, use less padding or padding_mode='zeros'")
 
 
 def _spatial_dims(m: nn.Module) -> int | None:
@@ -526,10 +588,12 @@ def receptive_field(model: nn.Module | Sequence[nn.Module],
             ``Flatten``), or 1D and 2D layers mixed in one stack.
     """
     layers = _leaf_layers(model)
+    if not layers:
+        raise ValueError("model has no layers; give a stack of Conv/Pool layers, e.g. nn.Sequential(nn.Conv2d(1, 8, 3))")
     dims = {name: _spatial_dims(m) for name, m in layers}
     kinds = set(dims.values()) - {None}
     if len(kinds) > 1:
-        raise TypeError(f"receptive_field follows one kind of stack, 1D or 2D, but this one mixes them: "
+        raise TypeError(f"receptive_field follows one kind of stack, 1D or 2D, but model mixes them: "
                         f"{ {name: f'{n}D' for name, n in dims.items() if n} }")
     n = kinds.pop() if kinds else 2
     size, jump, start = [1] * n, [1] * n, [0] * n
@@ -538,9 +602,14 @@ def receptive_field(model: nn.Module | Sequence[nn.Module],
         out = list(_ntuple(input_size, "input_size", n))
         if min(out) < 1:
             raise ShapeError(f"input_size must be >= 1, got {input_size!r}")
+        # a bad setting shows up as an error naming the layer, as in PyTorch, not as a size
     table = RFTable([RFRow("", "input", (1,) * n, (1,) * n, (0,) * n, tuple(out) if out else None)])
     for name, m in layers:
-        geom = _geometry(m, n)
+        _check_layer(name, m, n, out)
+        try:
+            geom = _geometry(m, n)
+        except TypeError as err:
+            raise TypeError(f"layer {name!r} of model: {err}") from None
         if geom is not None:
             k, s, p, d, ceil, p_right = geom
             for a in range(n):
@@ -568,6 +637,41 @@ class _DepthwiseAverage(nn.Module):
         c = x.shape[1]
         w = x.new_full((c, 1, *self.k), 1.0 / (self.k[0] * self.k[1]))
         return nn.functional.conv2d(x, w, None, self.s, self.p, self.d, groups=c)
+
+
+def _average_pool(n: int, input: torch.Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                  return_indices=False) -> torch.Tensor:
+    """A max pool's window averaged instead (every cell gets gradient), same output size."""
+    if return_indices:
+        raise ShapeError("measure_receptive_field cannot follow a max pool with return_indices=True; "
+                         "measure the layers before it")
+    k, p, d = _ntuple(kernel_size, "kernel_size", n), _ntuple(padding, "padding", n), _ntuple(dilation, "dilation", n)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ntuple(stride, "stride", n)
+    if d == (1,) * n:
+        pool = nn.functional.avg_pool2d if n == 2 else nn.functional.avg_pool1d
+        return pool(input, k, s, p, ceil_mode)
+    c = input.shape[-n - 1]
+    w = input.new_full((c, 1, *k), 1.0 / math.prod(k))
+    conv = nn.functional.conv2d if n == 2 else nn.functional.conv1d
+    return conv(input, w, None, s, p, d, groups=c)
+
+
+_MAX_TO_AVERAGE = {
+    nn.functional.max_pool2d: lambda *a, **kw: _average_pool(2, *a, **kw),
+    torch.max_pool2d: lambda *a, **kw: _average_pool(2, *a, **kw),
+    nn.functional.max_pool1d: lambda *a, **kw: _average_pool(1, *a, **kw),
+    torch.max_pool1d: lambda *a, **kw: _average_pool(1, *a, **kw),
+    nn.functional.adaptive_max_pool2d: lambda x, size, return_indices=False: nn.functional.adaptive_avg_pool2d(x, size),
+    nn.functional.adaptive_max_pool1d: lambda x, size, return_indices=False: nn.functional.adaptive_avg_pool1d(x, size),
+}
+
+
+class _AveragePools(torch.overrides.TorchFunctionMode):
+    """While active, functional max pools (``F.max_pool2d`` inside a ``forward``) average their window."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        replacement = _MAX_TO_AVERAGE.get(func)
+        return (replacement or func)(*args, **(kwargs or {}))
 
 
 def _structural_copy(model: nn.Module) -> nn.Module:
@@ -603,10 +707,19 @@ class MeasuredRF:
 
 
 def _output_unit_gradient(model: nn.Module, x: torch.Tensor, position: tuple[int, int] | None,
-                          channel: int | None) -> tuple[torch.Tensor, tuple[int, int]]:
+                          channel: int | None, what: str) -> tuple[torch.Tensor, tuple[int, int]]:
     """Gradient of output unit ``position`` (summed over channels, or one channel) w.r.t. ``x``."""
+    if position is not None and (not isinstance(position, (tuple, list)) or len(position) != 2
+                                 or not all(_is_int(p) for p in position)):
+        raise ShapeError(f"position must be a (row, col) pair of ints, got {_checks.describe(position)}")
+    if channel is not None and not _is_int(channel):
+        raise ShapeError(f"channel must be an int or None, got {_checks.describe(channel)}")
     x = x.detach().requires_grad_(True)
-    y = model(x)
+    try:
+        y = model(x)
+    except (RuntimeError, ValueError) as err:
+        raise ShapeError(f"the model failed on {what} of shape {tuple(x.shape)}: {str(err).splitlines()[0]}; check "
+                         f"the channels and size against the first layer, e.g. with trace(model, {tuple(x.shape)})") from err
     if not isinstance(y, torch.Tensor) or y.ndim != 4:
         raise ShapeError(f"the model must return feature maps (N, C, H, W), got "
                          f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}; "
@@ -643,13 +756,12 @@ def measure_receptive_field(model: nn.Module, input_shape: tuple[int, int, int, 
         A :class:`MeasuredRF` with the mask ``(H, W)`` and its bounding box (clipped to the
         image, so compare with :meth:`RFTable.window` clipped the same way).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if len(input_shape) != 4:
-        raise ShapeError(f"input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+    _checks.module("model", model)
+    input_shape = _shape("input_shape", input_shape, (4,), "(N, C, H, W)")
     net = _structural_copy(model)
-    x = torch.ones(input_shape, dtype=torch.float64, device=next(net.parameters(), torch.empty(0)).device)
-    grad, position = _output_unit_gradient(net, x, position, None)
+    x = torch.ones(input_shape, dtype=torch.float64, device=_checks.module_device(net))
+    with _AveragePools():  # max pools called in forward() (F.max_pool2d) average their window too
+        grad, position = _output_unit_gradient(net, x, position, None, "input_shape")
     mask = grad.abs().sum(dim=(0, 1)).cpu() > 0  # (N, C, H, W) -> (H, W)
     rows, cols = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
     return MeasuredRF(mask, position, (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1])))
@@ -673,17 +785,18 @@ def effective_receptive_field(model: nn.Module, images: torch.Tensor, position: 
         ``(H, W)`` float tensor on the CPU, scaled so its maximum is 1 (all zeros if every
         gradient is 0, e.g. a dead unit).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _checks.module("model", model)
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ShapeError(f"expected images (N, C, H, W), got "
                          f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    _checks.tensor("images", images, 4, layout="(N, C, H, W)")
+    _checks.finite("images", images)
     was_training = model.training
     model.eval()
     try:
         param = next(model.parameters(), None)
         x = images.float().to(param.device if param is not None else images.device)
-        grad, _ = _output_unit_gradient(model, x, position, channel)
+        grad, _ = _output_unit_gradient(model, x, position, channel, "images")
     finally:
         model.train(was_training)
     erf = grad.abs().mean(dim=(0, 1)).cpu()  # (N, C, H, W) -> (H, W)

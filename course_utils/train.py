@@ -8,6 +8,7 @@ adds no measurable cost (``benchmarks/loop_overhead.py`` checks <= 1.05x a plain
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from . import _checks
 from .settings import get_device
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -49,18 +51,79 @@ class History:
 
     def __add__(self, other: History) -> History:
         """Concatenate two runs, e.g. feature extraction followed by fine-tuning."""
+        if not isinstance(other, History):
+            raise TypeError(f"can only add a History to a History (other), got {_checks.describe(other)}")
         return History(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
-def _check_batch(x: torch.Tensor, y: torch.Tensor) -> None:
+class TrainingError(RuntimeError):
+    """Training cannot go on: the loss became NaN or infinite, or the model failed on a batch."""
+
+
+def _check_loader(name: str, loader) -> None:
+    """Refuse what is not an iterable of ``(x, y)`` batches, saying what to pass instead."""
+    if isinstance(loader, (tuple, list)) and len(loader) == 2 and all(isinstance(t, torch.Tensor) for t in loader):
+        raise TypeError(f"{name} is a pair of tensors (x, y), not a loader of batches; wrap it: "
+                        f"data.make_loader((x, y), batch_size=64, shuffle=True)")
+    if isinstance(loader, torch.Tensor):
+        raise TypeError(f"{name} is a single tensor {tuple(loader.shape)}; pass a loader of (x, y) batches: "
+                        "data.make_loader((x, y), batch_size=64)")
+    if isinstance(loader, (str, bytes)) or not hasattr(loader, "__iter__"):
+        raise TypeError(f"{name} must be an iterable of (x, y) batches such as a DataLoader, got {_checks.describe(loader)}")
+
+
+def _unpack(name: str, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        what = f"a {type(batch).__name__}" + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        raise TypeError(f"{name} must yield (x, y) pairs of tensors, got {what}"
+                        + ("; a tensor per batch? zip it with its labels" if isinstance(batch, torch.Tensor) else ""))
+    x, y = batch
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"each batch must be a pair of tensors (x, y), got {type(x).__name__}, {type(y).__name__}")
+        raise TypeError(f"each batch of {name} must be a pair of tensors (x, y), got {type(x).__name__}, {type(y).__name__}")
     if y.ndim != 1 or len(x) != len(y):
-        raise ValueError(f"expected x of shape (N, ...) and labels y of shape (N,), "
-                         f"got x {tuple(x.shape)} and y {tuple(y.shape)}")
+        hint = "; one-hot labels? use y.argmax(1)" if y.ndim == 2 and y.shape[0] == len(x) else ""
+        raise ValueError(f"{name}: expected x of shape (N, ...) and labels y of shape (N,), "
+                         f"got x {tuple(x.shape)} and y {tuple(y.shape)}{hint}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{name}: labels y must be integer class indices (int64), got dtype {y.dtype}; "
+                        "convert them with y.long() if they are whole numbers")
+    return x, y
 
 
-def _run_epoch(model, batches, loss_fn, device, optimizer=None, bar=None) -> tuple[float, float]:
+def _forward(model: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
+    """``model(x)``, with a failure explained: which loader, what shape, what to check."""
+    try:
+        return model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        if isinstance(err, torch.OutOfMemoryError):
+            raise
+        hint = ("a single image (C, H, W)? add a batch dimension with x[None]" if x.ndim == 3 else
+                "check the model's first layer against the data (in_channels, input size), e.g. with "
+                f"shapes.trace(model, {(1, *x.shape[1:])})")
+        raise TrainingError(f"the model failed on a batch x of shape {tuple(x.shape)} from {name}: "
+                            f"{str(err).splitlines()[0]}; {hint}") from err
+
+
+def _check_logits(logits, y: torch.Tensor, name: str) -> None:
+    """The model's output must be (N, num_classes) logits that cover every label."""
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"the model must return a tensor of logits (N, num_classes), got {_checks.describe(logits)}; "
+                        "return only the logits from forward()")
+    if logits.ndim != 2 or len(logits) != len(y):
+        hint = ("feature maps (N, C, H, W)? end the model with a global pool, nn.Flatten() and nn.Linear(C, num_classes)"
+                if logits.ndim == 4 else "a single image (C, H, W)? add a batch dimension with x[None]"
+                if logits.ndim >= 1 and len(logits) != len(y) else "return one row of class scores per image")
+        raise ValueError(f"the model must map a batch of {len(y)} (from {name}) to logits ({len(y)}, num_classes), "
+                         f"got {tuple(logits.shape)}; {hint}")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= logits.shape[1]:
+        raise ValueError(f"labels in {name} run from {low} to {high}, but the model returns {logits.shape[1]} class "
+                         f"scores (logits (N, {logits.shape[1]})): labels must lie in 0..{logits.shape[1] - 1}; give the "
+                         f"model's last layer as many outputs as there are classes")
+
+
+def _run_epoch(model, batches, loss_fn, device, optimizer=None, bar=None, name="the loader",
+               epoch: int = 0) -> tuple[float, float]:
     """One pass over ``batches``; trains when an optimizer is given. Returns (mean loss, accuracy)."""
     training = optimizer is not None
     model.train(training)
@@ -68,11 +131,29 @@ def _run_epoch(model, batches, loss_fn, device, optimizer=None, bar=None) -> tup
     correct = torch.zeros((), dtype=torch.long, device=device)
     seen = 0
     with torch.set_grad_enabled(training):
-        for x, y in batches:
-            _check_batch(x, y)
+        for batch in batches:
+            x, y = _unpack(name, batch)
+            first = seen == 0
+            if first and x.is_floating_point() and not torch.isfinite(x).all():
+                raise ValueError(f"the first batch of {name} contains NaN or infinite inputs; clean the data first")
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            logits = model(x)  # (N, C, ...) -> (N, num_classes)
-            loss = loss_fn(logits, y)  # input first, target second
+            logits = _forward(model, x, name)  # (N, C, ...) -> (N, num_classes)
+            if first:
+                _check_logits(logits, y, name)
+            try:
+                loss = loss_fn(logits, y)  # input first, target second
+            except (RuntimeError, ValueError, TypeError, IndexError) as err:
+                raise TrainingError(f"loss_fn failed on logits {tuple(logits.shape)} and labels y {tuple(y.shape)} "
+                                    f"from {name}: {str(err).splitlines()[0]}; fit trains classifiers: "
+                                    "loss_fn(logits, y) with integer labels, e.g. nn.CrossEntropyLoss()") from err
+            if first and (not isinstance(loss, torch.Tensor) or loss.ndim != 0):
+                raise ValueError(f"loss_fn must return one number (a 0-d tensor), got {_checks.describe(loss)}; "
+                                 "use reduction='mean'")
+            if first and not torch.isfinite(loss):  # one sync per pass, at the first batch only
+                when = f" in epoch {epoch}" if epoch else ""
+                lr = f" (lr={optimizer.param_groups[0]['lr']:g})" if training else ""
+                raise TrainingError(f"the loss is {loss.detach().item()} at the first batch of {name}{when}: check loss_fn and "
+                                    f"the inputs (NaN?), or lower the learning rate{lr}")
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -83,8 +164,25 @@ def _run_epoch(model, batches, loss_fn, device, optimizer=None, bar=None) -> tup
             if bar is not None:
                 bar.update(1)
     if seen == 0:
-        raise ValueError("the data loader yielded no batches")
+        raise ValueError(f"{name} yielded no batches (an empty dataset?)")
     return total_loss.item() / seen, correct.item() / seen
+
+
+def _check_training_args(model, optimizer, loss_fn, scheduler) -> None:
+    if optimizer is not None:
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            hint = "; create one: torch.optim.Adam(model.parameters(), lr=1e-3)" if (
+                isinstance(optimizer, type) or isinstance(optimizer, str)) else ""
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer instance, got {_checks.describe(optimizer)}{hint}")
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if not any(id(p) in held for p in model.parameters()):
+            raise ValueError("optimizer holds none of the model's parameters, so training would change nothing; "
+                             "create it from this model: torch.optim.Adam(model.parameters(), lr=1e-3)")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(logits, y), e.g. nn.CrossEntropyLoss(), "
+                        f"got {_checks.describe(loss_fn)}")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"scheduler must be a learning-rate scheduler with a step() method, got {_checks.describe(scheduler)}")
 
 
 def fit(
@@ -117,17 +215,23 @@ def fit(
         progress: show a tqdm progress bar.
         verbose: print one fixed-column line per epoch.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    device = torch.device(device) if device is not None else get_device()
-    model.to(device)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    _checks.module("model", model)
+    _check_loader("train_loader", train_loader)
+    if val_loader is not None:
+        _check_loader("val_loader", val_loader)
+    epochs = _checks.integer("epochs", epochs, 1)
+    _check_training_args(model, optimizer, loss_fn, scheduler)
+    device = _checks.device("device", device) if device is not None else get_device()
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer is None:
+        lr = _checks.number("lr", lr, 0, low_open=True, hint="e.g. 1e-3 for Adam")
         if not params:
-            raise ValueError("model has no trainable parameters (all requires_grad=False)")
+            raise ValueError("model has no trainable parameters" + (
+                " (all requires_grad=False: unfreeze some, e.g. transfer.unfreeze(model.classifier))"
+                if any(True for _ in model.parameters()) else ": it has no layers with weights"))
+    model.to(device)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    if optimizer is None:
         optimizer = torch.optim.Adam(params, lr=lr)
 
     bar = _progress_bar(len(train_loader) * epochs if hasattr(train_loader, "__len__") else None) if progress else None
@@ -137,11 +241,15 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            loss, acc = _run_epoch(model, train_loader, loss_fn, device, optimizer, bar)
+            loss, acc = _run_epoch(model, train_loader, loss_fn, device, optimizer, bar, "train_loader", epoch)
+            if not math.isfinite(loss):
+                raise TrainingError(f"the training loss became {loss} in epoch {epoch}: the weights diverged. "
+                                    f"Lower the learning rate (lr={optimizer.param_groups[0]['lr']:g}) or check the "
+                                    "inputs for NaN; the epochs before are in err.history")
             history.train_loss.append(loss)
             history.train_acc.append(acc)
             if val_loader is not None:
-                vloss, vacc = _run_epoch(model, val_loader, loss_fn, device)
+                vloss, vacc = _run_epoch(model, val_loader, loss_fn, device, name="val_loader")
                 history.val_loss.append(vloss)
                 history.val_acc.append(vacc)
             if scheduler is not None:
@@ -152,6 +260,9 @@ def fit(
                 print(f"{epoch:5d} {loss:10.4f} {acc:9.3f} {v} {history.seconds[-1]:5.1f}s")
             if bar is not None:
                 bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}")
+    except TrainingError as err:
+        err.history = history  # what was learnt before it went wrong
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -194,8 +305,12 @@ def evaluate(
     Returns:
         ``(loss, accuracy)`` with accuracy in ``[0, 1]``.
     """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    return _run_epoch(model, loader, loss_fn or nn.CrossEntropyLoss(), device)
+    _checks.module("model", model)
+    _check_loader("loader", loader)
+    _check_training_args(model, None, loss_fn, None)
+    device = _checks.device("device", device) if device is not None else _checks.module_device(model)
+    model.to(device)
+    return _run_epoch(model, loader, loss_fn or nn.CrossEntropyLoss(), device, name="loader")
 
 
 @torch.no_grad()
@@ -210,17 +325,34 @@ def predict(
     Returns:
         Logits on the CPU, shape ``(N, num_classes)``.
     """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    _checks.module("model", model)
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    device = _checks.device("device", device) if device is not None else _checks.module_device(model)
+    model.to(device)
     model.eval()
     if isinstance(x, torch.Tensor):
+        _checks.tensor("x", x, layout="(N, ...)")
         chunks: Iterable = x.split(batch_size)
     else:
-        chunks = (xb for xb, _ in x)
-    return torch.cat([model(xb.to(device)).cpu() for xb in chunks])
+        _check_loader("x", x)
+        chunks = (_unpack("x", batch)[0] for batch in x)
+    out = []
+    for xb in chunks:
+        logits = _forward(model, xb.to(device), "x")
+        if not isinstance(logits, torch.Tensor) or logits.ndim < 1 or len(logits) != len(xb):
+            raise ValueError(f"the model returned {_checks.describe(logits)} for {len(xb)} inputs x of shape "
+                             f"{tuple(xb.shape)}; a single image (C, H, W)? pass image[None], a batch of one")
+        out.append(logits.cpu())
+    if not out:
+        raise ValueError("x yielded no batches (an empty loader?)")
+    return torch.cat(out)
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows whose arg-max matches the label. ``logits (N, C)``, ``y (N,)``."""
-    if logits.ndim != 2 or y.ndim != 1 or len(logits) != len(y):
-        raise ValueError(f"expected logits (N, C) and labels (N,), got {tuple(logits.shape)} and {tuple(y.shape)}")
-    return (logits.argmax(1) == y).float().mean().item()
+    logits = _checks.tensor("logits", logits, 2, layout="(N, C)")
+    y = _checks.labels("y", y, len(logits), against="logits")
+    if int(y.min()) < 0 or int(y.max()) >= logits.shape[1]:
+        raise ValueError(f"y holds labels {int(y.min())}..{int(y.max())} but logits has {logits.shape[1]} classes "
+                         f"(columns); labels must lie in 0..{logits.shape[1] - 1}")
+    return (logits.argmax(1) == y.to(logits.device)).float().mean().item()

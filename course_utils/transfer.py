@@ -18,13 +18,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from . import _checks
 from .cache import load_or_compute, tensor_check
-from .models import count_params  # one parameter counter for the whole course
+from .models import count_params  # noqa: F401 - re-exported: one parameter counter for the whole course
 
 
 def _set_trainable(module: nn.Module, flag: bool) -> nn.Module:
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"expected an nn.Module, got {type(module).__name__}")
+    _checks.module("module", module)
     for p in module.parameters():
         p.requires_grad_(flag)
     return module
@@ -49,11 +49,10 @@ def last_linear(model: nn.Module) -> tuple[str, nn.Linear]:
     Raises:
         ValueError: ``model`` has no ``nn.Linear`` layer.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _checks.module("model", model)
     found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not found:
-        raise ValueError(f"{type(model).__name__} has no nn.Linear layer to replace")
+        raise ValueError(f"model ({type(model).__name__}) has no nn.Linear layer to replace")
     return found[-1]
 
 
@@ -68,8 +67,7 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
     Returns:
         The new head (trainable, default PyTorch initialisation, on the old head's device).
     """
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = _checks.integer("num_classes", num_classes, 1, hint="num_classes must be a positive int")
     name, old = last_linear(model)
     head = nn.Linear(old.in_features, num_classes, bias=old.bias is not None).to(old.weight.device)
     parent_name, _, attr = name.rpartition(".")
@@ -90,12 +88,14 @@ def param_groups(model: nn.Module, head: nn.Module, backbone_lr: float, head_lr:
         ``[{"params": backbone, "lr": backbone_lr}, {"params": head, "lr": head_lr}]``
         for ``torch.optim.Adam(groups)``.
     """
+    _checks.module("model", model)
+    _checks.module("head", head)
+    backbone_lr = _checks.number("backbone_lr", backbone_lr, 0, hint="0 keeps the backbone as it is")
+    head_lr = _checks.number("head_lr", head_lr, 0, low_open=True)
     head_ids = {id(p) for p in head.parameters()}
     all_ids = {id(p) for p in model.parameters()}
     if not head_ids or not head_ids <= all_ids:
         raise ValueError("head must be a submodule of model with parameters")
-    if backbone_lr < 0 or head_lr <= 0:
-        raise ValueError(f"learning rates must be backbone_lr >= 0 and head_lr > 0, got {backbone_lr}, {head_lr}")
     backbone = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
     return [{"params": backbone, "lr": backbone_lr},
             {"params": [p for p in head.parameters() if p.requires_grad], "lr": head_lr}]
@@ -116,9 +116,10 @@ def per_class_indices(y: torch.Tensor, per_class: int, seed: int = 0) -> torch.T
     if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point():
         raise ValueError(f"y must be an int tensor of labels (N,), got "
                          f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
-    if not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per_class must be a positive int, got {per_class!r}")
-    g = torch.Generator().manual_seed(seed)
+    if len(y) == 0:
+        raise ValueError("y is empty: there are no labels to pick from")
+    per_class = _checks.integer("per_class", per_class, 1, hint="per_class must be a positive int")
+    g = torch.Generator().manual_seed(_checks.integer("seed", seed, 0))
     picks = []
     for c in y.unique().tolist():
         idx = (y == c).nonzero().flatten()
@@ -130,6 +131,7 @@ def per_class_indices(y: torch.Tensor, per_class: int, seed: int = 0) -> torch.T
 
 def model_key(model: nn.Module) -> str:
     """A short hash of the model's class and weights (changes when any weight changes)."""
+    _checks.module("model", model)
     h = hashlib.sha1(type(model).__name__.encode())
     for name, t in model.state_dict().items():
         h.update(name.encode())
@@ -190,16 +192,14 @@ def extract_features(
     """
     import time
 
-    from .pretrained import preprocess
+    from .pretrained import _stats, preprocess
 
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images must be (N, C, H, W) with C = 1 or 3, got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
-    if not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an int >= 8 pixels, got {size!r}")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    _checks.module("model", model)
+    images = _checks.images("images", images, batch=True)  # (N, C, H, W) floats in [0, 1]; uint8 converted
+    size = _checks.integer("size", size, 8, 4096, hint="the input side in pixels, e.g. 96")
+    mean, std = _stats("mean", mean), _stats("std", std)
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    device = _checks.device("device", device) if device is not None else _checks.module_device(model)
 
     def compute() -> torch.Tensor:
         model.eval().to(device)

@@ -24,7 +24,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.patches import ConnectionPatch, Rectangle
 
+from . import _checks
 from .shapes import ShapeError, conv_input_cells, conv_output_size
+
+MAX_CELLS = 32  # cells per side of the drawn (padded) input: beyond that a drawing takes seconds and shows nothing
+MAX_PANELS = 16  # panel pairs in one gallery
 
 _INPUT, _PAD, _READ, _UNUSED = "#a6cee3", "#ffffff", "#1f78b4", "#d9d9d9"
 _OUTPUT, _CHOSEN = "#b2df8a", "#33a02c"
@@ -33,6 +37,18 @@ _OUTPUT, _CHOSEN = "#b2df8a", "#33a02c"
 def _cells_read(out_size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> set[int]:
     """Input positions (1D) read by at least one output position."""
     return {c for i in range(out_size) for c in conv_input_cells(i, kernel_size, stride, padding, dilation)}
+
+
+def _drawable(name: str, value: Any, low: int) -> int:
+    """An int in ``low..MAX_CELLS`` (NumPy ints accepted), else a :class:`ShapeError` naming ``name``."""
+    try:
+        value = _checks.integer(name, value, low)
+    except (TypeError, ValueError) as err:
+        raise ShapeError(str(err)) from None
+    if value > MAX_CELLS:
+        raise ShapeError(f"{name}={value} is more than a drawing can show (at most {MAX_CELLS} cells per side); "
+                         "conv_output_size computes any size")
+    return value
 
 
 def draw_convolution(
@@ -67,6 +83,17 @@ def draw_convolution(
     """
     if not (isinstance(output_cell, (tuple, list)) and len(output_cell) == 2):
         raise TypeError(f"output_cell must be a (row, col) pair, got {output_cell!r}")
+    output_cell = tuple(_checks.integer("output_cell", v, hint="a (row, col) pair of ints") for v in output_cell)
+    size, kernel_size, stride, padding, dilation = (
+        _drawable(name, value, low) for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                                                             ("stride", stride, 1), ("padding", padding, 0),
+                                                             ("dilation", dilation, 1)))
+    if size + 2 * padding > MAX_CELLS:
+        raise ShapeError(f"size + 2*padding = {size + 2 * padding} cells per side is too many to draw (at most "
+                         f"{MAX_CELLS}); use a smaller size or padding (conv_output_size computes any size)")
+    if axes is not None and (not isinstance(axes, Sequence) and not hasattr(axes, "__len__") or len(axes) != 2
+                             or not all(hasattr(ax, "add_patch") for ax in axes)):
+        raise TypeError(f"axes must be two matplotlib axes (input, output), got {_checks.describe(axes)}")
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), gridspec_kw={"width_ratios": [1.25, 1]})
     ax_in, ax_out = axes
@@ -207,8 +234,18 @@ def draw_convolution_gallery(settings: Sequence[dict[str, Any]], ncols: int = 2,
     Returns:
         The matplotlib figure.
     """
-    if not settings or not all(isinstance(s, dict) for s in settings):
+    if isinstance(settings, dict) or not settings or not all(isinstance(s, dict) for s in settings):
         raise TypeError(f"settings must be a non-empty list of dicts of draw_convolution arguments, got {settings!r}")
+    if len(settings) > MAX_PANELS:
+        raise ValueError(f"settings has {len(settings)} entries, too many for one figure (at most {MAX_PANELS})")
+    known = {"size", "kernel_size", "stride", "padding", "dilation", "output_cell"}
+    for i, kwargs in enumerate(settings):
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"settings[{i}] has unknown arguments {unknown}; known: {sorted(known)}")
+    ncols = _checks.integer("ncols", ncols, 1)
+    if titles is not None and (isinstance(titles, (str, bytes)) or not isinstance(titles, Sequence)):
+        raise TypeError(f"titles must be a list of strings, one per setting, got {_checks.describe(titles)}")
     if titles is not None and len(titles) != len(settings):
         raise ValueError(f"got {len(settings)} settings but {len(titles)} titles")
     nrows = -(-len(settings) // ncols)

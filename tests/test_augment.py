@@ -80,9 +80,9 @@ def test_apply_params_matches_torchvision():
     assert erased[:, 16:48, 16:48].abs().sum() == 0 and torch.equal(erased[:, :16], img[:, :16])
     gray = augment.apply_params(img[:1], saturation=0.0, hue=0.2)  # ignored for 1 channel
     assert torch.equal(gray, img[:1])
-    with pytest.raises(ValueError, match="scale must be > 0"):
+    with pytest.raises(ValueError, match="scale must be a finite number > 0"):
         augment.apply_params(img, scale=0)
-    with pytest.raises(ValueError, match="C = 1 or 3"):
+    with pytest.raises(ValueError, match="image must have 1 or 3 channels"):
         augment.apply_params(torch.rand(4, 8, 8))
     with pytest.raises(TypeError, match="torch.Tensor"):
         augment.apply_params([[0.0]])
@@ -116,7 +116,7 @@ def test_predict_tta_averages_probabilities():
 def test_explorer_sliders_update_the_view():
     img = data.load_photo("chelsea", size=32)[:, :, :32]
     _, widget = augment.explorer(img, presets={"a": {}})
-    sliders, _, (label, view) = widget.children[0].children, widget.children[1], widget.children[2].children
+    sliders, _, (_label, view) = widget.children[0].children, widget.children[1], widget.children[2].children
     before = view.value
     sliders[3].value = True  # flip
     assert bytes(view.value) != bytes(before) and bytes(view.value).startswith(b"\x89PNG")

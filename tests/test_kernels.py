@@ -21,9 +21,9 @@ def test_presets_are_3x3_fresh_copies():
 
 
 def test_preset_bad_names():
-    with pytest.raises(ValueError, match="unknown preset 'blurr'; choose one of"):
+    with pytest.raises(ValueError, match="name='blurr' is not a known preset; choose one of"):
         kernels.preset("blurr")
-    with pytest.raises(TypeError, match="must be a str, got int"):
+    with pytest.raises(TypeError, match="name must be a str.*got 3 \\(int\\)"):
         kernels.preset(3)
 
 
@@ -51,8 +51,11 @@ def test_apply_kernel_identity_and_list_kernel():
 
 
 def test_apply_kernel_bad_inputs():
-    with pytest.raises(ValueError, match=r"expected an image \(C, H, W\) or a batch \(N, C, H, W\), got shape \(5, 5\)"):
-        kernels.apply_kernel(torch.rand(5, 5), kernels.preset("identity"))
+    gray = torch.rand(5, 5)  # a gray (H, W) image is filtered as (1, H, W) and keeps its layout
+    assert torch.equal(kernels.apply_kernel(gray, kernels.preset("sharpen")),
+                       kernels.apply_kernel(gray[None], kernels.preset("sharpen"))[0])
+    with pytest.raises(ValueError, match=r"expected an image \(C, H, W\) or a batch \(N, C, H, W\), got shape \(5,\)"):
+        kernels.apply_kernel(torch.rand(5), kernels.preset("identity"))
     with pytest.raises(ValueError, match=r"expected a 2D kernel \(kH, kW\), got shape \(1, 3, 3\)"):
         kernels.apply_kernel(torch.rand(1, 5, 5), torch.rand(1, 3, 3))
     with pytest.raises(TypeError, match="image must be a torch.Tensor, got list"):
@@ -75,7 +78,7 @@ def test_kernel_figure():
     fig = kernels.kernel_figure(torch.rand(1, 16, 16), kernels.preset("sharpen"))
     assert fig.axes[2].get_title() == "output (clamped to [0, 1])"
     plt.close(fig)
-    with pytest.raises(ValueError, match="C = 1 or 3"):
+    with pytest.raises(ValueError, match=r"image must have 1 or 3 channels in \(C, H, W\)"):
         kernels.kernel_figure(torch.rand(2, 16, 16), kernels.preset("identity"))
 
 
@@ -131,7 +134,7 @@ def test_playground_state_without_frontend(tmp_path):
         pg.select("c")
     with pytest.raises(ValueError, match="edits 3x3 kernels, got shape"):
         pg.set_kernel(torch.ones(5, 5))
-    with pytest.raises(ValueError, match="expected \\(C, H, W\\) with C = 1 or 3"):
+    with pytest.raises(ValueError, match=r"image 'bad' must have 1 or 3 channels in \(C, H, W\)"):
         pg.add_image("bad", torch.rand(4, 5, 5))
     with pytest.raises(FileNotFoundError):
         pg.add_image_file(str(tmp_path / "missing.png"))

@@ -132,5 +132,6 @@ def test_count_flops_by_hand():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()).train()
     models.count_flops(model, (1, 1, 5, 5))
     assert model.training  # mode restored
+    assert models.count_flops(conv, [1, 3, 10, 10]) == models.count_flops(conv, (1, 3, 10, 10))  # a list is fine
     with pytest.raises(ValueError, match="input_shape must be a tuple"):
-        models.count_flops(conv, [1, 3, 10, 10])
+        models.count_flops(conv, (1, 3, -10, 10))

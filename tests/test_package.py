@@ -37,7 +37,7 @@ def test_show_images_accepts_common_layouts(images):
 
 
 def test_show_images_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="C = 1 or 3"):
+    with pytest.raises(ValueError, match="images must have 1 or 3 channels"):
         plots.show_images(torch.rand(2, 5, 8, 8))
     with pytest.raises(ValueError, match="2 images but 1 labels"):
         plots.show_images(torch.rand(2, 1, 8, 8), labels=[0])
@@ -54,7 +54,7 @@ def test_confusion_matrix():
 def test_filters_and_feature_maps():
     assert plots.show_filters(torch.rand(4, 3, 3, 3)) is not None
     assert plots.show_feature_maps(torch.rand(1, 6, 5, 5)) is not None
-    with pytest.raises(ValueError, match="conv weight"):
+    with pytest.raises(ValueError, match=r"weight must be a 4D tensor \(C_out, C_in, kH, kW\)"):
         plots.show_filters(torch.rand(3, 3))
 
 

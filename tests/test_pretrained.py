@@ -49,7 +49,7 @@ def test_mismatch_is_an_error_not_a_skip():
     ckpt = {k: torch.zeros(1) for k in ["_conv_stem.weight"]}
     with pytest.raises(ValueError, match="missing"):
         pretrained.load_lite0_state_dict(model, ckpt)
-    with pytest.raises(KeyError, match="unexpected parameter"):
+    with pytest.raises(KeyError, match="is not a parameter of the EfficientNet-Lite0 checkpoint"):
         pretrained.map_efficientnet_lite0_keys("_blocks.99._weird.weight")
 
 
@@ -62,8 +62,10 @@ def test_new_head(net):
 def test_preprocess_gray_batches():
     x = pretrained.preprocess(torch.rand(4, 1, 28, 28), size=96)
     assert x.shape == (4, 3, 96, 96)
-    with pytest.raises(ValueError, match="C = 1 or 3"):
-        pretrained.preprocess(torch.rand(2, 28, 28, 3))
+    nhwc = torch.rand(2, 28, 28, 3)  # channels-last is converted
+    assert torch.equal(pretrained.preprocess(nhwc, size=32), pretrained.preprocess(nhwc.permute(0, 3, 1, 2), size=32))
+    with pytest.raises(ValueError, match="images must have 1 or 3 channels"):
+        pretrained.preprocess(torch.rand(2, 5, 28, 28))
 
 
 def test_resnet18_is_online_only(monkeypatch, tmp_path):

@@ -29,7 +29,7 @@ def test_seed_makes_runs_repeatable():
     settings.seed_everything(3)
     b = torch.randn(5), torch.nn.Linear(4, 2).weight.clone()
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    with pytest.raises(ValueError, match="non-negative int"):
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
         settings.seed_everything(-1)
 
 

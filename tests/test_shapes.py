@@ -54,7 +54,12 @@ def test_trace_names_the_failing_layer():
 # conv2d_output_shape against real nn.Conv2d, including groups, 'same' and impossible settings
 
 from course_utils.shapes import (  # noqa: E402
-    RFTable, conv_input_cells, effective_receptive_field, measure_receptive_field, receptive_field)
+    RFTable,
+    conv_input_cells,
+    effective_receptive_field,
+    measure_receptive_field,
+    receptive_field,
+)
 
 
 def _torch_shape(c_in, h, w, c_out, k, s, p, d, g):
@@ -220,7 +225,7 @@ def test_receptive_field_rejects_what_it_cannot_follow():
             super().__init__()
             self.a, self.b = nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3)
 
-    with pytest.raises(TypeError, match="expected an nn.Sequential"):
+    with pytest.raises(TypeError, match="must be an nn.Sequential"):
         receptive_field(Block())
     with pytest.raises(TypeError, match="with sub-layers"):
         receptive_field(nn.Sequential(Block()))

@@ -45,7 +45,7 @@ def test_fit_prints_epoch_table(loaders, capsys):
 
 
 def test_fit_rejects_bad_input(loaders):
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 1"):
         fit(tiny_cnn(), loaders[0], epochs=0)
     with pytest.raises(TypeError, match="must be an nn.Module"):
         fit("model", loaders[0])
@@ -64,7 +64,7 @@ def test_predict_and_accuracy(loaders):
     assert logits.shape == (10, 10)
     assert torch.allclose(logits, predict(model, [(x, y)]))
     assert accuracy(torch.eye(3), torch.tensor([0, 1, 0])) == pytest.approx(2 / 3)
-    with pytest.raises(ValueError, match=r"expected logits \(N, C\)"):
+    with pytest.raises(ValueError, match=r"logits must be a 2D tensor \(N, C\)"):
         accuracy(torch.zeros(3), torch.zeros(3))
 
 

@@ -83,10 +83,13 @@ def test_extract_features_matches_model_and_caches(tmp_path, monkeypatch):
     transfer.extract_features(net, x, size=72, verbose=False)  # another size: another key
     transfer.extract_features(net, 1 - x, size=64, verbose=False)  # other images: another key
     assert len(list((tmp_path / "features").glob("*.pt"))) == 3
-    with pytest.raises(ValueError, match="C = 1 or 3"):
+    with pytest.raises(ValueError, match=r"images must be \(N, C, H, W\)"):
         transfer.extract_features(net, torch.rand(2, 28, 28))
-    with pytest.raises(TypeError, match="floats"):
-        transfer.extract_features(net, torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="images must be floats in"):
+        transfer.extract_features(net, x * 255)
+    u8 = (x * 255).round().to(torch.uint8)  # uint8 0-255 is converted, as everywhere in the course
+    assert torch.allclose(transfer.extract_features(net, u8, size=64, cache=False, verbose=False),
+                          transfer.extract_features(net, u8.float() / 255, size=64, cache=False, verbose=False))
     with pytest.raises(ValueError, match="size"):
         transfer.extract_features(net, x, size=2)
 
