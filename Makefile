@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab lab-merge instructor slides test test-browser chromium unit notebooks benchmark sandbox release \
+.PHONY: setup lab lab-merge instructor slides test lint test-browser chromium unit notebooks benchmark sandbox release \
 	bundle grade grade-check clean
 
 setup: $(STAMP)
@@ -47,6 +47,7 @@ sandbox:
 
 # The whole suite: unit tests + every notebook executed by nbval in quick mode.
 test: $(STAMP) sandbox
+	$(BIN)/ruff check course_utils tools tests
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
 		$(BIN)/python -m pytest --durations=15 $(ARGS)
 
@@ -64,6 +65,10 @@ chromium:
 	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
 	  else echo "make test-browser needs Chromium: sudo apt-get install chromium" \
 	    "(or set CONVNETS_CHROMIUM=/path/to/chrome)" >&2; exit 1; fi; }
+
+# ruff over the package, tools, tests and the notebooks (config: [tool.ruff] in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check course_utils tools tests notebooks
 
 unit: $(STAMP)
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test $(BIN)/python -m pytest tests $(ARGS)

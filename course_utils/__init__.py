@@ -32,8 +32,23 @@ _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "ke
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
-    from . import (augment, cache, data, heatmaps, kernels, models, plots, pretrained, scenes,  # noqa: F401
-                   settings, shapes, solutions, train, transfer, widgets)
+    from . import (  # noqa: F401
+        augment,
+        cache,
+        data,
+        heatmaps,
+        kernels,
+        models,
+        plots,
+        pretrained,
+        scenes,
+        settings,
+        shapes,
+        solutions,
+        train,
+        transfer,
+        widgets,
+    )
 
 
 def __getattr__(name: str):

@@ -21,8 +21,8 @@ import hashlib
 import os
 import shutil
 import socket
-import tempfile
 import sys
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import homework_fixtures as fx  # noqa: E402
 from homework_tools import authoring, cli, grading, sandbox, scores  # noqa: E402
-from homework_tools.config import GiB, MiB, HomeworkConfig, Limits  # noqa: E402
+from homework_tools.config import GiB, HomeworkConfig, Limits, MiB  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the grading sandbox (bubblewrap) needs Linux")
 GRADE_ALL = os.environ.get("CONVNETS_GRADE_ALL") == "1"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from labserver import NOTEBOOKS, ROOT
+
 SCREENSHOTS = Path(os.environ.get("CONVNETS_SCREENSHOTS") or ROOT / "build" / "screenshots")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -116,7 +117,7 @@ def new_page(browser):
 
     yield make
     try:
-        for page, problems in opened:
+        for _page, problems in opened:
             problems.check()
     finally:
         for page, _ in opened:

@@ -13,8 +13,8 @@ import re
 import shutil
 
 import pytest
-from labserver import NOTEBOOKS, LabServer
 from jlab import Notebook, wait_changed
+from labserver import NOTEBOOKS, LabServer
 
 REDRAW_S = 2.0  # the limit for a widget to show a change
 VIEW = "application/vnd.jupyter.widget-view+json"

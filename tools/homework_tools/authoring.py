@@ -16,9 +16,10 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .compare import rule_problems
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api

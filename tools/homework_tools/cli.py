@@ -17,15 +17,15 @@ The course folder (``--course-dir``, default ``homework``, ignored by git) holds
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .authoring import PROBE_PROBLEMS_ARE_ERRORS, check_format, course_notebooks, exercises, release, student_bundle
-from .config import DEFAULT_COURSE_DIR, GiB, NOTEBOOKS, HomeworkConfig, Limits, default_jobs
+from .config import DEFAULT_COURSE_DIR, NOTEBOOKS, GiB, HomeworkConfig, Limits, default_jobs
 from .grading import NO_SANDBOX_WARNING, grade, reference_answers
 from .sandbox import SandboxUnavailable
 from .scores import cell_scores, format_table, merge, score_table, write_run

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .compare import AnswerError, decode_answer
-from .config import GiB, MiB, ROOT, Limits
+from .config import ROOT, GiB, Limits, MiB
 
 RUNNER = Path(__file__).resolve().with_name("runner.py")
 INSIDE_COURSE = "/course"  # where course_utils/ and data/ appear inside the sandbox
@@ -121,7 +121,7 @@ class _Cgroup:
         self.folders = folders
 
     @classmethod
-    def create(cls, memory: int, processes: int) -> "_Cgroup | None":
+    def create(cls, memory: int, processes: int) -> _Cgroup | None:
         """A new cgroup with the limits, or None where cgroups cannot be created (not root, no delegation)."""
         name = f"homework-{uuid.uuid4().hex[:12]}"
         own = _own_cgroups()

@@ -25,8 +25,8 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .authoring import course_notebooks, read_notebook
 from .config import ROOT, HomeworkConfig
