@@ -17,7 +17,9 @@ import contextlib
 import io
 import math
 import os
+import shutil
 import signal
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +54,32 @@ class Case:
 
 
 CASES: list[Case] = []
+_SCRATCH: list[Path] = []  # folders the cases' helpers made (_tmp_dir), removed after each case
+# Per-user caches that libraries keep in the temporary folder on purpose (torch makes
+# torchinductor_<user> on first use of some ops, e.g. image decoding): not a leak.
+LIBRARY_CACHES = ("torchinductor_",)
+
+
+@contextlib.contextmanager
+def temp_guard() -> Iterator[list[str]]:
+    """Run a case with the temporary folder pointed at a fresh private one, then remove it.
+
+    Afterwards the case's own scratch folders are removed; whatever is still in the private
+    folder was left behind by the code under test (or by a helper that forgot ``_tmp_dir``)
+    and is listed in the yielded list. Nothing a case makes survives it in the real ``/tmp``.
+    """
+    private = Path(tempfile.mkdtemp(prefix="convnets-probe-"))
+    old = tempfile.tempdir
+    tempfile.tempdir = str(private)
+    left: list[str] = []
+    try:
+        yield left
+    finally:
+        tempfile.tempdir = old
+        while _SCRATCH:
+            shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
+        left.extend(sorted(p.name for p in private.iterdir() if not p.name.startswith(LIBRARY_CACHES)))
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def bad(module: str, name: str, fn: Callable[[], Any], arg: str,
@@ -244,10 +272,7 @@ bad("data", "load_cifar10() offline", with_env(lambda: data.load_cifar10(root=_t
 
 
 def _broken_data_dir(manifest: str) -> str:
-    import shutil
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix="convnets-data-"))
+    root = _tmp_dir("data")
     shutil.copy(data.data_dir() / "mnist_5k.npz", root / "mnist_5k.npz")
     (root / "manifest.json").write_text(manifest)
     return str(root)
@@ -286,9 +311,10 @@ bad("data", "load_tensors() with CONVNETS_DATA=a file",
 
 
 def _tmp_dir(name: str) -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix=f"convnets-{name}-"))
+    """A scratch folder for one case; :func:`temp_guard` removes it when the case ends."""
+    path = Path(tempfile.mkdtemp(prefix=f"convnets-{name}-"))
+    _SCRATCH.append(path)
+    return path
 
 
 def _text_file() -> str:
@@ -823,7 +849,16 @@ def _alarm(signum, frame):
 
 
 def outcome(case: Case, timeout: float = 20.0) -> tuple[str, str]:
-    """Run one case: ("clear" | "unclear" | "raw" | "silent" | "hang", detail)."""
+    """Run one case: ("clear" | "unclear" | "raw" | "silent" | "hang" | "leak", detail).
+
+    "leak": the case left files or folders in the temporary folder (see :func:`temp_guard`).
+    """
+    with temp_guard() as left:
+        kind, detail = _outcome(case, timeout)
+    return ("leak", f"left {left} in the temporary folder; {kind}: {detail}") if left else (kind, detail)
+
+
+def _outcome(case: Case, timeout: float) -> tuple[str, str]:
     import matplotlib.pyplot as plt
 
     old = signal.signal(signal.SIGALRM, _alarm)
@@ -858,6 +893,12 @@ def outcome(case: Case, timeout: float = 20.0) -> tuple[str, str]:
 
 def accepted_outcome(case: Accepted) -> tuple[str, str]:
     """("converted", "") when the obvious form gives the canonical result, else what happened."""
+    with temp_guard() as left:
+        kind, detail = _accepted_outcome(case)
+    return ("leak", f"left {left} in the temporary folder; {kind}: {detail}") if left else (kind, detail)
+
+
+def _accepted_outcome(case: Accepted) -> tuple[str, str]:
     import matplotlib.pyplot as plt
 
     try:

@@ -7,7 +7,8 @@
 Outcomes: ``clear`` (a course error, raised by course_utils, naming the argument),
 ``unclear`` (a course error whose message does not name the argument), ``raw`` (an error
 from inside torch/numpy/matplotlib/Python, or of an unexpected type), ``silent`` (no error:
-a wrong result), ``hang`` (still running after 20 s). The cases live in ``tests/bad_inputs.py``;
+a wrong result), ``hang`` (still running after 20 s), ``leak`` (left something in the temporary
+folder). The cases live in ``tests/bad_inputs.py``;
 ``tests/test_bad_inputs_<module>.py`` assert that each one is clear. A second table checks the
 obvious forms that are converted instead of refused (uint8, channels-last, NumPy...).
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bad_inputs  # noqa: E402 - after the environment is set
 
-KINDS = ("clear", "unclear", "raw", "silent", "hang")
+KINDS = ("clear", "unclear", "raw", "silent", "hang", "leak")
 
 
 def main(show_all: bool = False, only: tuple[str, ...] = ()) -> int:
@@ -68,10 +69,11 @@ def main(show_all: bool = False, only: tuple[str, ...] = ()) -> int:
         if kind != "converted" or show_all:
             problems.append(f"{kind:>8}  {case.module}.{case.name} (obvious form): {detail}")
     print(f"obvious forms converted correctly: {conv['converted']} of {sum(conv.values())} "
-          f"(refused {conv['refused']}, silently wrong {conv['silent']})")
+          f"(refused {conv['refused']}, silently wrong {conv['silent']}, left temporary files {conv['leak']})")
     if problems:
         print("\n" + "\n".join(problems))
-    ok = total["clear"] >= 0.95 * max(n, 1) and not total["silent"] and not total["hang"] and not conv["silent"]
+    ok = total["clear"] >= 0.95 * max(n, 1) and not total["silent"] and not total["hang"] and not total["leak"]
+    ok = ok and not conv["silent"] and not conv["leak"]
     return 0 if ok else 1
 
 
