@@ -9,7 +9,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.plots`      image grids, loss curves, confusion matrix, filters
 * :mod:`course_utils.shapes`     conv output-size formula, layer-by-layer shape tracer
 * :mod:`course_utils.pretrained` EfficientNet-Lite0 offline, ResNet-18 online
-* :mod:`course_utils.models`     classic CNN builder, residual/separable/SE blocks, small nets
+* :mod:`course_utils.models`     classic CNN builder, the residual block (with a skip switch), counts
 * :mod:`course_utils.augment`    augmentation gallery, explorer, on-the-fly batch augmentation, TTA
 * :mod:`course_utils.transfer`   head replacement, parameter counts, cached backbone features
 * :mod:`course_utils.cache`      derived data on disk with a record and a checksum (bad entries heal)

@@ -4,11 +4,9 @@
   ``[[Conv -> ReLU] x N -> Pool] x M -> [FC -> ReLU] x K -> FC`` (notebook 04), with optional
   BatchNorm and dropout. The flatten size is computed from the input size, so a wrong
   input size is caught when the model is built, not as a matmul error later.
-* Blocks of the modern architectures (notebook 05): :class:`ResidualBlock` (ResNet),
-  :class:`DepthwiseSeparableConv` (MobileNet), :class:`SEBlock` (squeeze-and-excitation).
-* :func:`small_net`: four small networks of one family each (``"plain"``, ``"vgg"``,
-  ``"resnet"``, ``"separable"``) for a comparison under one budget, built by one private
-  builder so that only the block type differs.
+* :class:`ResidualBlock`: ResNet's basic block with a ``skip`` switch, for notebook 05's
+  comparison of the same network with and without skips (notebook 05 builds the other
+  modern blocks in plain PyTorch).
 * :func:`count_params`, :func:`count_flops`: the two costs in every architecture table.
 """
 
@@ -23,7 +21,6 @@ from torch import nn
 from .shapes import ShapeError, conv_output_size
 
 POOLS = ("max", "avg", "none")
-KINDS = ("plain", "vgg", "resnet", "separable")
 
 
 @dataclass
@@ -130,7 +127,7 @@ def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> nn.Seque
 
 
 # ----------------------------------------------------------------------------------------
-# Blocks of the modern architectures
+# The residual block (notebook 05)
 
 def _check_channels(**values: int) -> None:
     for name, value in values.items():
@@ -141,22 +138,6 @@ def _check_channels(**values: int) -> None:
 def _check_input(x: torch.Tensor, channels: int, who: str) -> None:
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"{who} expected a batch (N, {channels}, H, W), got shape {tuple(x.shape)}")
-
-
-def conv_bn_relu(c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
-    """``Conv2d -> BatchNorm2d -> ReLU`` with 'same'-style padding ``kernel_size // 2``.
-
-    Args:
-        c_in, c_out: input and output channels; kernel_size: odd; stride: 1 or 2;
-        groups: ``c_in`` for a depthwise convolution.
-
-    Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)`` (rounded up).
-    """
-    _check_channels(c_in=c_in, c_out=c_out, kernel_size=kernel_size, stride=stride, groups=groups)
-    if c_in % groups or c_out % groups:
-        raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
-    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 class ResidualBlock(nn.Module):
@@ -190,108 +171,6 @@ class ResidualBlock(nn.Module):
         if self.skip:
             out = out + self.shortcut(x)  # the skip: gradients reach x unchanged through "+"
         return self.relu(out)
-
-
-class DepthwiseSeparableConv(nn.Module):
-    """MobileNet's factorised conv (Howard et al., 2017): a depthwise kxk then a pointwise 1x1.
-
-    A full ``Conv2d(c_in, c_out, k)`` has ``c_in*c_out*k*k`` weights; this has
-    ``c_in*k*k + c_in*c_out``, about ``1/c_out + 1/k^2`` as many (8-9x fewer for k=3).
-
-    Args:
-        c_in, c_out: channels; kernel_size: odd; stride: 1 or 2 (in the depthwise conv).
-
-    Shape: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)``.
-    """
-
-    def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1) -> None:
-        super().__init__()
-        _check_channels(c_in=c_in, c_out=c_out, kernel_size=kernel_size, stride=stride)
-        self.c_in = c_in
-        self.depthwise = conv_bn_relu(c_in, c_in, kernel_size, stride, groups=c_in)  # one kxk filter per channel
-        self.pointwise = conv_bn_relu(c_in, c_out, 1)  # mixes channels: a matrix multiply per pixel
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, c_in, H, W) -> (N, c_out, H', W')``."""
-        _check_input(x, self.c_in, "DepthwiseSeparableConv")
-        return self.pointwise(self.depthwise(x))
-
-
-class SEBlock(nn.Module):
-    """Squeeze-and-excitation (Hu et al., 2018): rescale each channel by a learned gate in (0, 1).
-
-    Squeeze: global average pool ``(N, C, H, W) -> (N, C)``; excite: ``C -> C/r -> C`` with
-    ReLU then sigmoid; multiply the input channel-wise.
-
-    Args:
-        channels: ``C``; reduction: ``r``, the bottleneck is ``max(1, C // r)`` wide.
-
-    Shape: ``(N, C, H, W) -> (N, C, H, W)``.
-    """
-
-    def __init__(self, channels: int, reduction: int = 4) -> None:
-        super().__init__()
-        _check_channels(channels=channels, reduction=reduction)
-        self.channels = channels
-        hidden = max(1, channels // reduction)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, hidden),
-                                  nn.ReLU(inplace=True), nn.Linear(hidden, channels), nn.Sigmoid())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, C, H, W)``, each channel times its gate."""
-        _check_input(x, self.channels, "SEBlock")
-        return x * self.gate(x)[:, :, None, None]  # (N, C) -> (N, C, 1, 1) broadcasts over H, W
-
-
-# ----------------------------------------------------------------------------------------
-# Small comparison networks (notebook 05)
-
-def _stage(kind: str, c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    """One stage of :func:`small_net`: ``(N, c_in, H, W) -> (N, c_out, H/stride, W/stride)``."""
-    if kind == "plain":  # one conv per stage, the cheapest
-        return conv_bn_relu(c_in, c_out, 3, stride)
-    if kind == "vgg":  # two stacked 3x3 convs: a 5x5 receptive field with fewer weights
-        return nn.Sequential(conv_bn_relu(c_in, c_out, 3, stride), conv_bn_relu(c_out, c_out, 3))
-    if kind == "resnet":
-        return nn.Sequential(ResidualBlock(c_in, c_out, stride))
-    return nn.Sequential(DepthwiseSeparableConv(c_in, c_out, 3, stride), DepthwiseSeparableConv(c_out, c_out, 3))
-
-
-def small_net(kind: str, widths: tuple[int, ...] = (16, 32, 64), in_channels: int = 1,
-              num_classes: int = 10) -> nn.Sequential:
-    """A small CNN of one family for a fair comparison: stem, one stage per width, global pool, FC.
-
-    Every stage after the first halves H and W (stride 2). Only the stage type changes:
-
-    * ``"plain"``: one Conv-BN-ReLU per stage;
-    * ``"vgg"``: two stacked 3x3 Conv-BN-ReLU per stage;
-    * ``"resnet"``: one :class:`ResidualBlock` (two convs and a skip) per stage;
-    * ``"separable"``: two :class:`DepthwiseSeparableConv` per stage (MobileNet-style).
-
-    Args:
-        kind: one of ``"plain"``, ``"vgg"``, ``"resnet"``, ``"separable"``.
-        widths: channels of each stage.
-        in_channels: 1 for gray, 3 for RGB.
-        num_classes: outputs.
-
-    Returns:
-        A model mapping ``(N, in_channels, H, W)`` (any H, W >= 4) to logits ``(N, num_classes)``.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, (tuple, list)):
-        raise TypeError(f"widths must be a tuple of channel counts, one per stage, e.g. (16, 32, 64), got {widths!r}")
-    widths = tuple(widths)
-    if not widths:
-        raise ValueError("widths must name at least one stage, got ()")
-    _check_channels(in_channels=in_channels, num_classes=num_classes, **{f"widths[{i}]": w for i, w in enumerate(widths)})
-    layers: list[nn.Module] = [conv_bn_relu(in_channels, widths[0], 3)]  # stem: (N, C_in, H, W) -> (N, w0, H, W)
-    c_in = widths[0]
-    for i, c_out in enumerate(widths):
-        layers.append(_stage(kind, c_in, c_out, stride=1 if i == 0 else 2))
-        c_in = c_out
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)]  # (N, C, h, w) -> (N, classes)
-    return nn.Sequential(*layers)
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:

@@ -554,16 +554,8 @@ walk("models", models.classic_cnn, {}, config=[("'small'", "small"), ("{}", {}),
 bad("models", "classic_cnn(chanels=(8,))", lambda: models.classic_cnn(chanels=(8,)), "chanels")
 bad("models", "classic_cnn(image_size=4, channels=(8,)*4)", lambda: models.classic_cnn(image_size=4, channels=(8,) * 4),
     "image_size")
-walk("models", models.conv_bn_relu, {"c_in": 4, "c_out": 8},
-     c_in=POS_INT, c_out=[("0", 0), ("'8'", "8")], kernel_size=[("0", 0)], stride=[("0", 0)], groups=[("3 (4 in)", 3), ("0", 0)])
 walk("models", models.ResidualBlock, {"c_in": 4, "c_out": 8}, c_in=POS_INT, stride=[("0", 0), ("'2'", "2")])
-walk("models", models.DepthwiseSeparableConv, {"c_in": 4, "c_out": 8}, c_in=[("0", 0)], kernel_size=[("'3'", "3")])
-walk("models", models.SEBlock, {"channels": 8}, channels=POS_INT, reduction=[("0", 0), ("2.5", 2.5)])
 bad("models", "ResidualBlock(4, 8)(x with 3 channels)", lambda: models.ResidualBlock(4, 8)(torch.rand(1, 3, 8, 8)), "x")
-bad("models", "SEBlock(8)(3D x)", lambda: models.SEBlock(8)(torch.rand(8, 4, 4)), "x")
-walk("models", models.small_net, {"kind": "plain", "widths": (4, 8)},
-     kind=[("'ResNet'", "ResNet"), ("3", 3)], widths=[("16", 16), ("()", ()), ("(4, 0)", (4, 0)), ("'48'", "48")],
-     in_channels=[("0", 0)], num_classes=[("0", 0), ("'10'", "10")])
 walk("models", models.count_params, {"model": lazy(tiny_cnn)}, model=MODULE)
 walk("models", models.count_flops, {"model": lazy(tiny_cnn), "input_shape": (1, 1, 8, 8)},
      model=MODULE, input_shape=[("(1, 1, -8, 8)", (1, 1, -8, 8)), ("'x'", "x"), ("3 channels", (1, 3, 8, 8)), ("8", 8)])

@@ -71,50 +71,6 @@ def test_residual_block_shapes_and_skip():
         models.ResidualBlock(8, 8, stride=0)
 
 
-def test_depthwise_separable_params_and_equivalence():
-    sep = models.DepthwiseSeparableConv(32, 64)
-    convs = [m for m in sep.modules() if isinstance(m, nn.Conv2d)]
-    assert sum(c.weight.numel() for c in convs) == 32 * 9 + 32 * 64
-    assert convs[0].groups == 32
-    assert sep(torch.rand(2, 32, 10, 10)).shape == (2, 64, 10, 10)
-    assert models.DepthwiseSeparableConv(4, 8, stride=2)(torch.rand(1, 4, 9, 9)).shape == (1, 8, 5, 5)
-    # the depthwise conv with groups=C equals C separate single-channel F.conv2d calls
-    dw = convs[0]
-    x = torch.rand(1, 32, 6, 6)
-    ref = torch.cat([nn.functional.conv2d(x[:, i:i + 1], dw.weight[i:i + 1], padding=1) for i in range(32)], 1)
-    assert torch.allclose(dw(x), ref, atol=1e-5)
-    with pytest.raises(ValueError, match="DepthwiseSeparableConv expected"):
-        sep(torch.rand(32, 10, 10))
-
-
-def test_se_block_gates_channels():
-    se = models.SEBlock(8, reduction=4)
-    x = torch.rand(2, 8, 5, 5)
-    y = se(x)
-    assert y.shape == x.shape
-    gate = y / x
-    assert torch.allclose(gate, gate[:, :, :1, :1].expand_as(gate), atol=1e-5)  # one factor per channel
-    assert ((gate > 0) & (gate < 1)).all()
-    with pytest.raises(ValueError, match="reduction must be a positive int"):
-        models.SEBlock(8, reduction=0)
-
-
-@pytest.mark.parametrize("kind", models.KINDS)
-def test_small_nets(kind):
-    model = models.small_net(kind, widths=(8, 16))
-    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    assert model(torch.rand(1, 1, 33, 17)).shape == (1, 10)  # global pooling: any input size
-
-
-def test_small_net_bad_input():
-    with pytest.raises(ValueError, match="kind must be one of"):
-        models.small_net("densenet")
-    with pytest.raises(ValueError, match="widths must name at least one stage"):
-        models.small_net("plain", widths=())
-    with pytest.raises(ValueError, match=r"widths\[1\] must be a positive int"):
-        models.small_net("plain", widths=(8, 0))
-
-
 def test_count_params_matches_torch():
     lin = nn.Linear(10, 5)
     assert models.count_params(lin) == 55
