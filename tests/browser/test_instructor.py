@@ -83,10 +83,19 @@ def _src(cell_mark: str, which: str = "img", nth: int = 0) -> str:
     return f"(document.querySelectorAll('[data-test=\"{cell_mark}\"] .jupyter-widgets {which}')[{nth}] || {{}}).src"
 
 
+def _slider(page, cell, label: str):
+    return cell.locator(".widget-slider", has=page.locator("label.widget-label", has_text=label)).first
+
+
+def _readout(page, cell, label: str) -> str:
+    """The value a slider shows."""
+    return _slider(page, cell, label).locator(".widget-readout").inner_text().strip()
+
+
 def _set_readout(page, cell, label: str, value) -> None:
     """Type a value into a slider's readout, as a user would (click, select, type, Enter)."""
-    slider = cell.locator(".widget-slider", has=page.locator("label.widget-label", has_text=label)).first
-    readout = slider.locator(".widget-readout")
+    readout = _slider(page, cell, label).locator(".widget-readout")
+    assert readout.inner_text().strip() != str(value), f"{label} is {value} already: the test would see no change"
     readout.click()
     page.keyboard.press("Control+a")
     page.keyboard.type(str(value))
@@ -129,12 +138,13 @@ def check_visualizer(nb: Notebook, shots) -> None:
     assert seconds < REDRAW_S, f"visualizer: the picture took {seconds:.2f} s to follow the kernel slider"
     cell.locator(".jp-OutputArea-child").first.screenshot(path=shots / "visualizer.png")
     old = page.evaluate(_src("visualizer"))
-    _set_readout(page, cell, "padding P", 0)
+    padding = 0 if _readout(page, cell, "padding P") != "0" else 1  # a change, whatever the notebook starts with
+    _set_readout(page, cell, "padding P", padding)
     seconds = wait_changed(page, _src("visualizer"), old)
     print(f"visualizer: padding slider -> new picture in {seconds:.2f} s")
     assert seconds < REDRAW_S, f"visualizer: the picture took {seconds:.2f} s to follow the padding slider"
     old = page.evaluate(_src("visualizer"))
-    _set_readout(page, cell, "input size H", 2)  # a 5x5 kernel cannot fit a 2x2 input
+    _set_readout(page, cell, "input size H", 2)  # a 5x5 kernel cannot fit a 2x2 input padded by 0 or 1
     seconds = wait_changed(page, _src("visualizer"), old)
     message = cell.locator(".widget-html-content", has_text="impossible")
     message.wait_for(timeout=2000)

@@ -15,7 +15,8 @@ from jlab import Notebook, shutdown_kernels
 from labserver import ROOT, LabServer
 
 VIEW = "application/vnd.jupyter.widget-view+json"
-SOLUTION = "def same_padding(kernel_size: int, dilation: int = 1) -> int:\n    return dilation * (kernel_size - 1) // 2\n"
+SOLUTION = ("def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:\n"
+            "    total = dilation * (kernel_size - 1)\n    return total // 2, total - total // 2\n")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_exercise_fails_until_solved_then_solution_on_request_and_widgets_surviv
     nb = Notebook(page, server, name)
     nb.run_all()
     errors = nb.errors()
-    test = nb.cell_index("same_padding keeps the size")
+    test = nb.cell_index("answer = same_padding(k, d)")  # exercise 1's self-check
     assert len(errors) == 1 and errors[0].startswith(f"cell {test}: NotImplementedError"), errors
 
     stub = nb.cell_index("def same_padding(")
@@ -91,7 +92,7 @@ def test_exercise_fails_until_solved_then_solution_on_request_and_widgets_surviv
     nb.run_cell(stub)
     nb.run_cell(test)
     outputs = nb.outputs_text(test)
-    assert '"error"' not in outputs and "same_padding keeps the size" in outputs, outputs
+    assert '"error"' not in outputs and "same_padding matches padding='same'" in outputs, outputs
 
     hint = test + 1
     assert 'solution(\\"03-ex1\\")' in json.dumps(nb.evaluate(
@@ -102,7 +103,7 @@ def test_exercise_fails_until_solved_then_solution_on_request_and_widgets_surviv
     nb.set_source(asked, 'from course_utils.solutions import solution\nsolution("03-ex1")')
     nb.run_cell(asked)
     shown = nb.outputs_text(asked)
-    assert "Reference solution" in shown and "dilation * (kernel_size - 1) // 2" in shown, shown
+    assert "Reference solution" in shown and "total - total // 2" in shown, shown
     nb.cell_at(asked, "asked").screenshot(path=screenshots / "workspace-solution-on-request.png")
 
     # save, shut down, reopen: the visualizer above the exercise (it ran) is drawn from the saved state
