@@ -76,6 +76,14 @@ def test_answers_command(tmp_path, capsys):
     broken = fx.write(tmp_path / "broken", cells)
     assert cli.main(["answers", str(broken), "--seed", "3", "--timeout", "60"]) == 1
     assert "98-ex3-test: the instructor's own answer fails its rules for ['spread', 'signs']" in capsys.readouterr().out
+    cells = fx.cells()  # a key that only records a side effect: the release's stub earns it without running
+    cells[4].source = cells[4].source.replace('"refuses": attempt(out_size, 3, 7, 1, 1)}',
+                                              '"refuses": attempt(out_size, 3, 7, 1, 1), "no print": True}')
+    cells[4].source = cells[4].source.replace('"refuses": "equal"}', '"refuses": "equal", "no print": "equal"}')
+    free = fx.write(tmp_path / "free", cells)
+    assert cli.main(["answers", str(free), "--seed", "3", "--timeout", "60"]) == 1
+    assert ("98-ex1-test: the untouched release (its solutions raise NotImplementedError) passes ['no print']"
+            in capsys.readouterr().out)
 
 
 def _release(tmp_path: Path, source: Path) -> Path:

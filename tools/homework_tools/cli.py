@@ -1,7 +1,7 @@
 """The command line of the homework tools (``python tools/homework.py --help``)::
 
     python tools/homework.py check   [NB ...]         # exercise format + grading probes (AUTHORING.md)
-    python tools/homework.py answers NB [--seed 0]    # the reference answers of NB's probes
+    python tools/homework.py answers NB [--seed 0]    # the reference answers of NB's probes; its release scores 0?
     python tools/homework.py release [NB ...]         # student versions -> homework/release/<NN_x>/
     python tools/homework.py bundle  [NB ...]         # student bundle (zip): course_utils, data, releases
     python tools/homework.py grade   [FOLDER]         # grade <student>/<NN_x>.ipynb, sandboxed, in parallel
@@ -26,7 +26,7 @@ import numpy as np
 
 from .authoring import PROBE_PROBLEMS_ARE_ERRORS, check_format, course_notebooks, exercises, release, student_bundle
 from .config import DEFAULT_COURSE_DIR, NOTEBOOKS, GiB, HomeworkConfig, Limits, default_jobs
-from .grading import NO_SANDBOX_WARNING, grade, reference_answers
+from .grading import NO_SANDBOX_WARNING, grade, reference_answers, release_problems
 from .sandbox import SandboxUnavailable
 from .scores import cell_scores, format_table, merge, score_table, write_run
 from .slides import lecture
@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="*", type=Path)
     p.add_argument("--no-html", action="store_true", help="only the notebooks, no HTML slides")
     for name, text in (("grade", "grade a folder of submissions <student>/<NN_x>.ipynb"),
-                       ("answers", "print the reference answers of a notebook's grading probes")):
+                       ("answers", ("print the reference answers of a notebook's grading probes and check "
+                                    "that its untouched release scores 0"))):
         p = sub.add_parser(name, help=text)
         if name == "grade":
             p.add_argument("submitted", nargs="?", type=Path, help="default: <course-dir>/submitted")
@@ -163,6 +164,8 @@ def _answers(args: argparse.Namespace, config: HomeworkConfig) -> int:
             print(f"  {key:<16} {str(rule):<28} {_shown(answer.get(key, '<missing>'))}")
         for key in sorted(set(answer) - set(task.compare)):
             print(f"  {key:<16} {'(no rule: not graded)':<28} {_shown(answer[key])}")
+    if answers:
+        problems += release_problems(args.notebook, tasks, answers, args.seed, config)
     if problems:
         print("\nproblems:")
         for problem in problems:

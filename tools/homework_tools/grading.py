@@ -24,11 +24,12 @@ import re
 import secrets
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .authoring import Exercise, course_notebooks, exercises
+from .authoring import Exercise, course_notebooks, exercises, release
 from .compare import compare_answers, exercise_score
 from .config import NOTEBOOKS, ROOT, HomeworkConfig
 from .sandbox import Execution, execute
@@ -321,6 +322,37 @@ def reference_answers(source: Path, tasks: list[Exercise], seed: int,
         if failed:
             problems.append(f"{task.grade_id}: the instructor's own answer fails its rules for {failed}")
     return answers, problems, run
+
+
+def release_problems(source: Path, tasks: list[Exercise], reference: dict, seed: int,
+                     config: HomeworkConfig) -> list[str]:
+    """Grade the untouched release of ``source`` against its reference answers: every key it passes is a problem.
+
+    In the release each solution raises ``NotImplementedError``; a scored key that still equals
+    the reference (e.g. "the input was left unchanged") would give points for doing nothing.
+
+    Args:
+        source: the instructor notebook.
+        tasks: its exercises.
+        reference: ``{grade_id: answer}`` from :func:`reference_answers` with the same seed.
+        seed: the seed every probe gets.
+        config: limits, mode, sandbox.
+    """
+    with tempfile.TemporaryDirectory(prefix="homework-release-check-") as tmp:
+        (released,) = release([source], HomeworkConfig(Path(tmp) / "course"))
+        text = released.read_text(encoding="utf-8")
+    run = execute(text, _probes(tasks), seed, config.limits, config.quick, config.sandbox)
+    problems = []
+    for task in tasks:
+        if task.grade_id not in reference:
+            continue
+        got = run.answers.get(task.grade_id)
+        value = got.value if got is not None and got.status == "ok" else None
+        passed = [r.key for r in compare_answers(value, reference[task.grade_id], task.compare) if r.passed]
+        if passed:
+            problems.append(f"{task.grade_id}: the untouched release (its solutions raise NotImplementedError) "
+                            f"passes {passed}: a scored key must fail when the learner's code does not run")
+    return problems
 
 
 def _reference(source: Path, tasks: list[Exercise], seed: int, config: HomeworkConfig) -> dict:
