@@ -81,8 +81,16 @@ def entry_path(kind: str, record: Mapping[str, Any], prefix: str = "") -> Path:
     Raises:
         OSError: the cache folder cannot be created (see :func:`course_utils.settings.cache_dir`).
     """
+    _check_names(kind, prefix)
     key = hashlib.sha256(_full(record).encode()).hexdigest()[:16]
     return settings.cache_dir(kind) / (f"{prefix}_{key}.pt" if prefix else f"{key}.pt")
+
+
+def _check_names(kind: Any, prefix: Any) -> None:
+    if not isinstance(kind, str) or not kind or os.sep in kind or kind.startswith("."):
+        raise ValueError(f"kind must be a plain folder name such as 'features', got {kind!r}")
+    if not isinstance(prefix, str) or os.sep in prefix:
+        raise ValueError(f"prefix must be a plain file-name start (a str without {os.sep!r}), got {prefix!r}")
 
 
 def _items(obj: Any, path: str = "payload"):
@@ -217,13 +225,10 @@ def load_or_compute(
         stored), ``"recomputed"`` (a bad entry was replaced), ``"uncached"`` (no usable
         cache folder, or ``use_cache=False``).
     """
-    if not isinstance(kind, str) or not kind or os.sep in kind or kind.startswith("."):
-        raise ValueError(f"kind must be a plain folder name such as 'features', got {kind!r}")
+    _check_names(kind, prefix)
     if not callable(compute):
         raise TypeError(f"compute must be a function returning the payload, got {type(compute).__name__}")
     canonical = _full(record)
-    if not isinstance(prefix, str) or os.sep in prefix:
-        raise ValueError(f"prefix must be a plain file-name start, got {prefix!r}")
     if not use_cache:
         return compute(), "uncached"
     try:

@@ -152,7 +152,10 @@ def display_image(out: torch.Tensor, kernel: torch.Tensor | list) -> tuple[torch
         ``"|output| / max"``, ``"clamped to [0, 1]"`` or ``"as is"`` (nothing was outside).
     """
     k = _as_kernel(kernel)
-    out = out.detach().float()
+    out = _checks.tensor("out", out, layout="(C, H, W), e.g. from apply_kernel")
+    if out.is_complex():
+        raise TypeError(f"out must hold real numbers, got dtype {out.dtype}")
+    out = _checks.finite("out", out.detach().float(), hint="check the image and the kernel")
     if abs(float(k.sum())) < 1e-6 * max(1.0, float(k.abs().sum())):
         mag = out.abs()
         return mag / (mag.max() + 1e-12), "|output| / max"

@@ -247,6 +247,9 @@ def resnet18(pretrained: bool = True) -> nn.Module:
     from torchvision.models import ResNet18_Weights
     from torchvision.models import resnet18 as tv_resnet18
 
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True (ImageNet weights) or False (random weights), "
+                        f"got {_checks.describe(pretrained)}")
     if not pretrained:
         return tv_resnet18(weights=None)
     url = ResNet18_Weights.IMAGENET1K_V1.url

@@ -161,6 +161,12 @@ def draw_convolution(
 
 def figure_png(figure) -> bytes:
     """PNG bytes of a matplotlib figure (closed afterwards, so it is not shown a second time)."""
+    from matplotlib.figure import Figure
+
+    if not isinstance(figure, Figure):
+        hint = "; an Axes? pass its figure, ax.figure" if hasattr(figure, "figure") else ""
+        raise TypeError(f"figure must be a matplotlib Figure (e.g. fig of fig, ax = plt.subplots()), "
+                        f"got {_checks.describe(figure)}{hint}")
     buf = io.BytesIO()
     figure.savefig(buf, format="png", dpi=72, bbox_inches="tight")
     plt.close(figure)
@@ -209,10 +215,17 @@ def static_view_box(children: Sequence[Any], static: Callable[[], Any], descript
     Returns:
         The box (an ipywidgets box, usable like any other).
     """
+    import ipywidgets as W
+
     if kind not in ("VBox", "HBox"):
         raise ValueError(f"kind must be 'VBox' or 'HBox', got {kind!r}")
     if not callable(static):
         raise TypeError(f"static must be a function returning a figure or PNG bytes, got {type(static).__name__}")
+    if not isinstance(children, (list, tuple)) or not all(isinstance(c, W.Widget) for c in children):
+        raise TypeError(f"children must be a list of ipywidgets widgets, got {_checks.describe(children)}")
+    if not isinstance(description, str) or not description.strip():
+        raise TypeError(f"description must be a sentence (a non-empty str) for text-only frontends, "
+                        f"got {_checks.describe(description)}")
     return _static_view_class(kind)(list(children), static, description)
 
 

@@ -527,6 +527,7 @@ walk("pretrained", pretrained.load_lite0_state_dict, {"model": lazy(lambda: pret
                                                       "checkpoint": lazy(_lite0_checkpoint)},
      model=[("'m'", "m")], checkpoint=[("'ckpt'", "ckpt"), ("None", None), ("{'x': 1}", {"x": torch.zeros(1)}),
                                        ("{}", {})])
+walk("pretrained", pretrained.resnet18, {}, pretrained=[("'no'", "no"), ("None", None), ("0.5", 0.5)])
 walk("pretrained", pretrained.efficientnet_lite0, {"pretrained": False},
      num_classes=POS_INT + [("2.0", 2.0)])
 walk("pretrained", pretrained.preprocess, {"images": lazy(lambda: torch.rand(2, 3, 16, 16)), "size": 32},
@@ -642,6 +643,10 @@ bad("kernels", "apply_kernel(kernel larger than the image, padding='valid')",
     lambda: kernels.apply_kernel(photo(), torch.rand(64, 64), padding="valid"), "kernel")
 walk("kernels", kernels.kernel_figure, {"image": lazy(photo), "kernel": lazy(lambda: kernels.preset("sharpen"))},
      image=image_values(single=True), kernel=[("[]", []), ("NaN", lazy(lambda: torch.full((3, 3), NAN))), ("'k'", "k")])
+walk("kernels", kernels.display_image, {"out": lazy(lambda: torch.rand(3, 8, 8)), "kernel": lazy(lambda: kernels.preset("sharpen"))},
+     out=[("None", None), ("'img'", "img"), ("empty", lazy(lambda: torch.rand(3, 0, 0))), ("NaN", lazy(lambda: torch.full((3, 8, 8), NAN))),
+          ("complex", lazy(lambda: torch.rand(3, 8, 8, dtype=torch.complex64)))],
+     kernel=[("'blur'", "blur"), ("None", None), ("3x3x3", lazy(lambda: torch.rand(3, 3, 3)))])
 walk("kernels", kernels.decode_image, {"content": lazy(_png_bytes)},
      content=[("'cat.png'", "cat.png"), ("None", None), ("garbage", b"garbage"), ("empty", b"")], size=[("0", 0), ("'x'", "x")])
 walk("kernels", kernels.KernelPlayground, {"images": lazy(lambda: {"cat": photo()})},
@@ -679,6 +684,10 @@ walk("widgets", widgets.draw_convolution_gallery, {"settings": [{"stride": 2}, {
      settings=[("[]", []), ("[3]", [3]), ("{'stride': 2}", {"stride": 2}), ("[{'strid': 2}]", [{"strid": 2}]),
                ("100 panels", [{}] * 100)],
      ncols=[("0", 0), ("-1", -1), ("'2'", "2")], titles=[("1 for 2", ["a"]), ("'ab'", "ab")])
+walk("widgets", widgets.figure_png, {}, figure=[("None", None), ("'fig'", "fig"), ("an Axes", lazy(lambda: __import__("matplotlib.pyplot").pyplot.subplots()[1]))])
+walk("widgets", widgets.static_view_box, {"children": [], "static": lambda: b"", "description": "a view"},
+     children=[("3", 3), ("'ab'", "ab"), ("[3]", [3])], static=[("None", None), ("b'png'", b"png")],
+     description=[("None", None), ("3", 3)], kind=[("'Grid'", "Grid"), ("3", 3)])
 walk("widgets", widgets.conv_visualizer, {},
      size=[("0", 0), ("13", 13), ("'5'", "5")], kernel_size=[("8", 8)], stride=[("0", 0)], padding=[("-1", -1)],
      dilation=[("5", 5)])
@@ -689,6 +698,9 @@ walk("widgets", widgets.conv_visualizer, {},
 walk("cache", dcache.load_or_compute, {"kind": "probe", "record": {"a": 1}, "compute": lambda: torch.ones(2)},
      kind=[("''", ""), ("'../x'", "../x"), ("3", 3)], record=[("{}", {}), ("{'m': object}", {"m": object()}), ("'r'", "r")],
      compute=[("a tensor", lazy(lambda: torch.ones(2))), ("None", None)], prefix=[("'a/b'", "a/b"), ("3", 3)])
+walk("cache", dcache.entry_path, {"kind": "probe", "record": {"a": 1}},
+     kind=[("''", ""), ("'../x'", "../x"), ("None", None)], record=[("'r'", "r"), ("{'m': object}", {"m": object()})],
+     prefix=[("'a/b'", "a/b"), ("3", 3)])
 walk("cache", dcache.tensor_check, {}, shape=[("3", 3)], dtype=[("'float'", "float")])
 walk("cache", dcache.checksum, {}, payload=[("an object", object()), ("{1: tensor}", lazy(lambda: {1: torch.ones(1)}))])
 
