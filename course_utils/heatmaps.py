@@ -19,8 +19,12 @@ edges, as in :mod:`course_utils.scenes` and torchvision.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+
+from . import _checks
 
 
 def _check_maps(name: str, t: torch.Tensor, channels: int | None = None) -> None:
@@ -28,6 +32,28 @@ def _check_maps(name: str, t: torch.Tensor, channels: int | None = None) -> None
         want = f"(N, {channels}, H, W)" if channels is not None else "(N, C, H, W)"
         got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
         raise ValueError(f"{name} must be a batch of maps {want}, got {got}")
+    _checks.finite(name, t, "check the network's output (a loss that became NaN?)")
+
+
+def _floats(name: str, value: Any, layout: str) -> torch.Tensor:
+    """``value`` (tensor, array or nested list of numbers; may be empty) as finite float32."""
+    try:
+        t = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be numbers {layout}, got {_checks.describe(value)}") from err
+    return _checks.finite(name, t)
+
+
+def _ints(name: str, value: Any, layout: str) -> torch.Tensor:
+    """``value`` (integer tensor, array or list; may be empty) as int64."""
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be integers {layout}, got {_checks.describe(value)}") from err
+    if t.numel() and (t.dtype == torch.bool or t.is_floating_point() or t.is_complex()):
+        raise TypeError(f"{name} must be integer indices {layout}, got {_checks.describe(value)}; "
+                        f"use .long() if the values are whole numbers")
+    return t.long()
 
 
 def gaussian_heatmaps(points: torch.Tensor, channels: torch.Tensor, num_channels: int, height: int, width: int,
@@ -47,14 +73,16 @@ def gaussian_heatmaps(points: torch.Tensor, channels: torch.Tensor, num_channels
     Returns:
         float32 ``(num_channels, height, width)`` in ``[0, 1]``.
     """
-    points = torch.as_tensor(points, dtype=torch.float32)
-    channels = torch.as_tensor(channels, dtype=torch.long)
+    num_channels = _checks.integer("num_channels", num_channels, low=1)
+    height, width = _checks.integer("height", height, low=1), _checks.integer("width", width, low=1)
+    points = _floats("points", points, "(P, 2) (x, y)")
+    channels = _ints("channels", channels, "(P,)")
     if points.ndim != 2 or points.shape[1] != 2 or channels.shape != points.shape[:1]:
         raise ValueError(f"expected points (P, 2) and channels (P,), got {tuple(points.shape)} and "
                          f"{tuple(channels.shape)}")
     if len(channels) and not 0 <= int(channels.min()) <= int(channels.max()) < num_channels:
         raise ValueError(f"channels must lie in 0..{num_channels - 1}, got {channels.tolist()}")
-    sigma = torch.as_tensor(sigma, dtype=torch.float32).expand(len(points))
+    sigma = _floats("sigma", sigma, "(one number or (P,))").expand(len(points))
     if len(sigma) and float(sigma.min()) <= 0:
         raise ValueError(f"sigma must be > 0, got {sigma.tolist()}")
     out = torch.zeros(num_channels, height, width)
@@ -82,17 +110,22 @@ def encode_centers(boxes: torch.Tensor, labels: torch.Tensor, num_classes: int, 
         "offset": (2, h, w) sub-cell offset of the centre in [0, 1), "mask": (h, w) bool,
         True at the k centre cells}``; size and offset are 0 outside the mask.
     """
-    boxes, labels = torch.as_tensor(boxes, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.long)
+    boxes, labels = _floats("boxes", boxes, "(k, 4) (x1, y1, x2, y2)"), _ints("labels", labels, "(k,)")
+    num_classes = _checks.integer("num_classes", num_classes, low=1)
+    image_size = _checks.integer("image_size", image_size, low=1)
+    sigma_scale = _checks.number("sigma_scale", sigma_scale, low=0, low_open=True)
     if boxes.ndim != 2 or boxes.shape[1] != 4 or labels.shape != boxes.shape[:1]:
         raise ValueError(f"expected boxes (k, 4) and labels (k,), got {tuple(boxes.shape)} and {tuple(labels.shape)}")
     if not isinstance(stride, int) or stride < 1 or image_size % stride:
         raise ValueError(f"stride must be a positive int dividing image_size={image_size}, got {stride!r}")
+    if len(labels) and not -1 <= int(labels.min()) <= int(labels.max()) < num_classes:
+        raise ValueError(f"labels must lie in 0..{num_classes - 1} (or -1 for padding), got {labels.tolist()}")
     keep = labels >= 0
     boxes, labels = boxes[keep], labels[keep]
     side = image_size // stride
     wh = boxes[:, 2:] - boxes[:, :2]  # (k, 2)
     if (wh <= 0).any():
-        raise ValueError(f"every box needs x2 > x1 and y2 > y1, got {boxes.tolist()}")
+        raise ValueError(f"boxes: every box needs x2 > x1 and y2 > y1, got {boxes.tolist()}")
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / stride  # (k, 2) in cells
     cell = centre.floor().long().clamp(0, side - 1)
     sigma = (sigma_scale * wh.prod(1).sqrt() / stride).clamp(min=0.5)
@@ -124,6 +157,7 @@ def find_peaks(heatmap: torch.Tensor, k: int = 20, threshold: float = 0.1,
         raise ValueError(f"kernel must be an odd int >= 1, got {kernel!r}")
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an int >= 1, got {k!r}")
+    threshold = _checks.number("threshold", threshold)
     n, c, h, w = heatmap.shape
     pooled = F.max_pool2d(heatmap, kernel, stride=1, padding=kernel // 2)  # same shape
     peaks = heatmap * (pooled == heatmap)  # (N, C, H, W): everything but local maxima set to 0

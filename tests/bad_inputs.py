@@ -706,8 +706,7 @@ walk("cache", dcache.checksum, {}, payload=[("an object", object()), ("{1: tenso
 
 
 # ---------------------------------------------------------------------------------------
-# Modules of other issues (scenes, heatmaps: issue 16), probed and reported, not part of the
-# per-module tests here
+# scenes and heatmaps (notebooks 09-10)
 
 from course_utils import heatmaps, scenes  # noqa: E402 - grouped with their cases
 
@@ -942,7 +941,7 @@ def assert_clear(case: Case) -> None:
 
 
 MODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "models", "augment", "transfer",
-           "kernels", "widgets", "cache")
-OTHER_MODULES = ("scenes", "heatmaps")  # issue 16's: probed and reported, fixed by their owner
+           "kernels", "widgets", "cache", "scenes", "heatmaps")
+OTHER_MODULES = ()
 assert {c.module for c in CASES} <= set(MODULES + OTHER_MODULES)
 assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
