@@ -2,7 +2,7 @@
 
 * Format: every course notebook from 01 on follows the exercise format (>= 3 exercises,
   unique grade_ids, points, solution markers); its hidden sections are grading probes
-  (a warning while ``authoring.PROBE_PROBLEMS_ARE_ERRORS`` is False).
+  (an error; a warning only with ``authoring.PROBE_PROBLEMS_ARE_ERRORS`` set to False).
 * Release and bundle: the student version of every notebook is generated (cheap) and
   checked: no solution or hidden test left, stubs raise NotImplementedError, outputs
   cleared; the student bundle holds course_utils, data and releases only.
@@ -154,18 +154,18 @@ def test_probe_problems(hidden, expected):
     assert any(expected in p for p in problems), problems
 
 
-def test_legacy_hidden_tests_warn_now_and_fail_with_the_switch(tmp_path, monkeypatch):
+def test_legacy_hidden_tests_fail_and_warn_only_with_the_switch_off(tmp_path, monkeypatch):
     cells = fx.cells()
     cells[4].source = LEGACY
     path = fx.write(tmp_path, cells)
     fmt = authoring.check_format(path)
+    assert any("legacy hidden asserts" in p for p in fmt.problems) and fmt.warnings == []
+    assert cli.main(["check", str(path)]) == 1
+    monkeypatch.setattr(authoring, "PROBE_PROBLEMS_ARE_ERRORS", False)  # while converting an old notebook
+    fmt = authoring.check_format(path)
     assert fmt.problems == [] and any("legacy hidden asserts" in w for w in fmt.warnings), fmt
     with pytest.raises(ValueError, match="98-ex1-test: legacy hidden asserts"):
         authoring.exercises(path)  # cannot be graded either way
-    monkeypatch.setattr(authoring, "PROBE_PROBLEMS_ARE_ERRORS", True)
-    fmt = authoring.check_format(path)
-    assert any("legacy hidden asserts" in p for p in fmt.problems) and fmt.warnings == []
-    assert cli.main(["check", str(path)]) == 1
 
 
 def test_hidden_section_joins_regions():

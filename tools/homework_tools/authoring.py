@@ -25,10 +25,10 @@ from .compare import rule_problems
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api
 
 # A graded cell whose hidden section is not a grading probe (probe(seed) + a literal COMPARE,
-# AUTHORING.md) is reported as a warning while the notebooks are being converted from hidden
-# asserts; set this to True to make it an error (`check` then fails, and so `make release`).
-# Either way such a notebook cannot be graded (grade says which cells lack a probe).
-PROBE_PROBLEMS_ARE_ERRORS = False
+# AUTHORING.md) is an error (`check` fails, and so `make release`). Every course notebook is
+# converted; set this to False only while converting an old notebook from hidden asserts (it
+# becomes a warning). Either way such a notebook cannot be graded (grade names the cells).
+PROBE_PROBLEMS_ARE_ERRORS = True
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
