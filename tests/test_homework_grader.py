@@ -84,6 +84,11 @@ def test_answers_command(tmp_path, capsys):
     assert cli.main(["answers", str(free), "--seed", "3", "--timeout", "60"]) == 1
     assert ("98-ex1-test: the untouched release (its solutions raise NotImplementedError) passes ['no print']"
             in capsys.readouterr().out)
+    cells = fx.cells()  # an Output widget (notebooks 02, 03): nbclient needs store_widget_state=True to run it
+    cells.insert(1, nbf.v4.new_code_cell("import ipywidgets\nout = ipywidgets.Output()\ndisplay(out)\n"
+                                         "with out:\n    print('drawn in the widget')"))
+    widget = fx.write(tmp_path / "widget", cells)
+    assert cli.main(["answers", str(widget), "--seed", "3", "--timeout", "60"]) == 0, capsys.readouterr().out
 
 
 def _release(tmp_path: Path, source: Path) -> Path:
