@@ -526,3 +526,13 @@ def test_remove_tree_takes_back_permissions(tmp_path):
     sandbox.remove_tree(tmp_path / "scratch")
     assert not (tmp_path / "scratch").exists() and (tmp_path / "outside").read_text() == "keep"
     sandbox.remove_tree(tmp_path / "scratch")  # gone already: nothing to do
+
+
+def test_private_tmp_does_not_hide_a_course_cloned_under_tmp(monkeypatch):
+    """The sandbox's tmpfs /tmp is mounted before the Python environment: a clone in /tmp keeps its .venv."""
+    monkeypatch.setattr(sys, "prefix", "/tmp/course-clone/.venv")
+    args = sandbox.bwrap_command(Limits(), quick=True)
+    tmpfs = args.index("--tmpfs")
+    assert args[tmpfs + 1] == "/tmp"
+    venv = [i for i, a in enumerate(args) if a == "/tmp/course-clone/.venv" and args[i - 1] == "--ro-bind"]
+    assert venv and all(i > tmpfs for i in venv), args

@@ -260,6 +260,8 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
     if _bwrap_disables_userns():  # no nested namespaces: mounts stay read-only for good
         args.append("--disable-userns")
+    # the private /tmp first: a course (and its .venv) cloned under /tmp is then bound on top of it, not hidden
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
     for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         if Path("/", name).exists():
             args += _mount(Path("/", name))
@@ -271,8 +273,7 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
         args += ["--symlink", str(Path(sys.prefix).resolve()), str(Path(sys.prefix))]
     args += ["--ro-bind", str(course_root / "course_utils"), f"{INSIDE_COURSE}/course_utils",
              "--ro-bind", str(course_root / "data"), f"{INSIDE_COURSE}/data",
-             "--ro-bind", str(RUNNER), INSIDE_RUNNER,
-             "--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+             "--ro-bind", str(RUNNER), INSIDE_RUNNER]
     for key, value in _environment(limits, quick, INSIDE_COURSE, "/tmp").items():
         args += ["--setenv", key, value]
     for folder in _FOLDERS:
