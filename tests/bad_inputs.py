@@ -2,7 +2,7 @@
 
 Each :class:`Case` calls one function with one wrong argument (type, rank, dtype, range,
 empty, NaN, unknown name...) and names the argument the error message must mention. The
-``tests/test_bad_inputs_<module>.py`` modules assert that every case ends in a clear
+``tests/test_bad_inputs.py`` asserts that every case ends in a clear
 course error; ``tests/probe_bad_inputs.py`` runs them all and counts, per module, clear
 course errors, raw library errors, silently wrong results and hangs.
 

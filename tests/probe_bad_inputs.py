@@ -9,7 +9,7 @@ Outcomes: ``clear`` (a course error, raised by course_utils, naming the argument
 from inside torch/numpy/matplotlib/Python, or of an unexpected type), ``silent`` (no error:
 a wrong result), ``hang`` (still running after 20 s), ``leak`` (left something in the temporary
 folder). The cases live in ``tests/bad_inputs.py``;
-``tests/test_bad_inputs_<module>.py`` assert that each one is clear. A second table checks the
+``tests/test_bad_inputs.py`` asserts that each one is clear. A second table checks the
 obvious forms that are converted instead of refused (uint8, channels-last, NumPy...).
 """
 
