@@ -18,6 +18,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.scenes`     animals on textured canvases with exact boxes, masks and keypoints
 * :mod:`course_utils.heatmaps`   objects as points: centre heatmaps encoded from boxes, peaks decoded to boxes
 * :mod:`course_utils.solutions`  an exercise's reference solution on request, from the instructor notebooks
+* :mod:`course_utils.exercises`  rules an exercise's checks enforce ("do not call X" as code)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps", "cache", "solutions")
+               "scenes", "heatmaps", "cache", "solutions", "exercises")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         augment,
         cache,
         data,
+        exercises,
         heatmaps,
         kernels,
         models,
