@@ -19,6 +19,7 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.heatmaps`   objects as points: centre heatmaps encoded from boxes, peaks decoded to boxes
 * :mod:`course_utils.solutions`  an exercise's reference solution on request, from the instructor notebooks
 * :mod:`course_utils.claims`     claims on trained results: asserted normally, re-measured on held-out seeds (make claims)
+* :mod:`course_utils.exercises`  rules an exercise's checks enforce ("do not call X" as code)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps", "cache", "solutions", "claims")
+               "scenes", "heatmaps", "cache", "solutions", "claims", "exercises")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         cache,
         claims,
         data,
+        exercises,
         heatmaps,
         kernels,
         models,

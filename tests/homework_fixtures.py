@@ -1,14 +1,18 @@
 """A tiny course notebook in the exercise format (notebooks/AUTHORING.md) for the grader's tests.
 
-``98_fixture.ipynb`` has three exercises (6 points) whose probes use every kind of rule:
+``98_fixture.ipynb`` has three exercises (6 points) whose probes use every kind of rule and
+every part of a probe (``cases`` with a truth, ``probe``, ``derive``, ``needs``, a catalogue):
 
-* Exercise 1 (2 points): ``out_size(n, k, p, s)``; keys ``sizes`` ("equal") and ``refuses``
-  ("equal": a kernel larger than the padded input must raise ValueError).
+* Exercise 1 (2 points): ``out_size(n, k, p, s)`` on cases that fit and cases that must be
+  refused, mixed in one list; keys ``sizes`` and ``refuses`` ("equal", each on the cases
+  ``cases`` picked for it: a kernel larger than the padded input must raise ValueError, any
+  subclass too; ``refuses`` counts only with right ``sizes``).
 * Exercise 2 (1 point): the value ``n_params``; key ``n_params`` ("equal").
 * Exercise 3 (3 points): ``channel_means(x)`` for an (N, C, H, W) tensor; keys ``means``
   (rtol/atol), ``channels`` ("set": the channels whose mean is positive), ``spread``
-  ({"min", "max"}: max - min of the means), ``signs`` ("match" against ``truth``, a
-  "data" key): 4 scored keys, 0.75 points each.
+  ({"min", "max"}: max - min of the means, measured by ``derive`` in the instructor's run),
+  ``signs`` ("match" against ``truth``, a "data" key that ``cases`` keeps outside the
+  learner's kernel): 4 scored keys, 0.75 points each.
 
 Submissions are built from it by :func:`submission` with small, named edits.
 """
@@ -30,25 +34,62 @@ EX1_SOLUTION = '''def out_size(n, k, p=0, s=1):
     return (n + 2 * p - k) // s + 1
     ### END SOLUTION'''
 
-EX1_TEST = '''assert out_size(28, 5) == 24, "a 5x5 kernel without padding trims 2 pixels on each side"
+EX1_TEST = r'''assert out_size(28, 5) == 24, "a 5x5 kernel without padding trims 2 pixels on each side"
+assert out_size(27, 3, 1, 2) == 14, "padding 1 on each side, then stride 2"
+try:
+    out_size(3, 7)
+except ValueError:
+    pass
+else:
+    raise AssertionError("a 7x7 kernel does not fit a 3x3 input: raise ValueError")
 ### BEGIN HIDDEN TESTS
-def probe(seed):
+def cases(seed):
     import random
     rng = random.Random(seed)
-    cases = [(rng.randint(8, 40), rng.choice([1, 3, 5]), rng.randint(0, 2), rng.randint(1, 3)) for _ in range(6)]
-    return {"sizes": [attempt(out_size, *c) for c in cases], "refuses": attempt(out_size, 3, 7, 1, 1)}
-COMPARE = {"sizes": "equal", "refuses": "equal"}
+    fit = [(rng.randint(8, 40), rng.choice([1, 3, 5]), rng.randint(0, 2), rng.randint(1, 3)) for _ in range(6)]
+    too_big = [(3, 7, 1, 1), (rng.randint(2, 5), 9, 1, rng.randint(1, 3))]
+    order = list(range(len(fit) + len(too_big)))
+    rng.shuffle(order)  # good and bad cases mixed: the learner's kernel cannot tell which must be refused
+    shapes = [(fit + too_big)[i] for i in order]
+    return {"cases": shapes}, {"fit": [j for j, i in enumerate(order) if i < len(fit)],
+                               "too_big": [j for j, i in enumerate(order) if i >= len(fit)]}
+def probe(inputs):
+    results = [attempt(out_size, *c) for c in inputs["cases"]]
+    return {"sizes": results, "refuses": results}
+COMPARE = {"sizes": {"rule": "equal", "pick": "fit"}, "refuses": {"rule": "equal", "pick": "too_big", "needs": ["sizes"]},
+           "fit": "data", "too_big": "data"}
+WRONG = {
+    "no stride": ("def out_size(n, k, p=0, s=1):\n    if k > n + 2 * p:\n        raise ValueError(k)\n    return n + 2 * p - k + 1", ["sizes", "refuses"]),
+    "refuses with the wrong kind": ("def out_size(n, k, p=0, s=1):\n    if k > n + 2 * p:\n        raise TypeError(k)\n    return (n + 2 * p - k) // s + 1", ["refuses"]),
+    "padding once": ("def out_size(n, k, p=0, s=1):\n    if k > n + p:\n        raise ValueError(k)\n    return (n + p - k) // s + 1", ["sizes", "refuses"]),
+    "never refuses": ("def out_size(n, k, p=0, s=1):\n    return (n + 2 * p - k) // s + 1", ["refuses"]),
+}
+RIGHT = {
+    "a ValueError subclass": ("class SizeError(ValueError):\n    pass\n\n\ndef out_size(n, k, p=0, s=1):\n"
+                              "    if n + 2 * p < k:\n        raise SizeError(k)\n    return 1 + (n + 2 * p - k) // s"),
+    "math.floor": ("def out_size(n, k, p=0, s=1):\n    import math\n    if k > n + 2 * p:\n        raise ValueError('too big')\n"
+                   "    return math.floor((n + 2 * p - k) / s + 1)"),
+}
 ### END HIDDEN TESTS'''
 
 EX2_SOLUTION = '''### BEGIN SOLUTION
 n_params = 4 * 1 * 3 * 3 + 4
 ### END SOLUTION'''
 
-EX2_TEST = '''assert isinstance(n_params, int) and n_params > 36, "count the biases too"
+EX2_TEST = r'''assert int(n_params) == n_params and n_params > 36, "count the biases too"
 ### BEGIN HIDDEN TESTS
-def probe(seed):
+def cases(seed):
+    return {}, {}
+def probe(inputs):
     return {"n_params": attempt(lambda: n_params)}
 COMPARE = {"n_params": "equal"}
+WRONG = {
+    "no biases": ("n_params = 4 * 3 * 3", ["n_params"]),
+    "one bias": ("n_params = 4 * 3 * 3 + 1", ["n_params"], "37 > 36: the self-check only asks for the biases to count"),
+    "a float": ("n_params = 40.5", ["n_params"]),
+    "not set": ("pass", ["n_params"]),
+}
+RIGHT = {"a NumPy integer": "import numpy as np\nn_params = np.int64(40)", "a sum": "n_params = sum([36, 4])"}
 ### END HIDDEN TESTS'''
 
 EX3_SOLUTION = '''def channel_means(x):
@@ -56,21 +97,37 @@ EX3_SOLUTION = '''def channel_means(x):
     return x.mean(dim=(0, 2, 3))
     ### END SOLUTION'''
 
-EX3_TEST = '''x = torch.ones(2, 3, 4, 4)
-assert torch.allclose(channel_means(x), torch.ones(3)), "the mean over N, H and W of ones is 1"
+EX3_TEST = r'''x = torch.arange(3.0).view(1, 3, 1, 1).expand(2, 3, 4, 4)
+got = torch.as_tensor(channel_means(x)).float()
+assert got.shape == (3,) and torch.allclose(got, torch.arange(3.0)), "channel c of this batch is c everywhere"
 ### BEGIN HIDDEN TESTS
-def probe(seed):
+def cases(seed):
     import torch
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(4, 5, 6, 6, generator=g) + (2 * torch.arange(5.0) - 3).view(1, 5, 1, 1)
-    means = attempt(channel_means, x)
+    offsets = 2 * torch.randperm(5, generator=g).double() - 3  # -3, -1, 1, 3, 5 in an order drawn now
+    x = torch.randn(4, 5, 6, 6, generator=g) + offsets.float().view(1, 5, 1, 1)
+    return {"x": x}, {"truth": [int(o > 0) for o in offsets]}
+def probe(inputs):
+    means = attempt(channel_means, inputs["x"])
     return {"means": means,
             "channels": attempt(lambda: [c for c in range(5) if float(means[c]) > 0]),
-            "spread": attempt(lambda: float(means.max() - means.min())),
-            "truth": [0, 0, 1, 1, 1],
             "signs": attempt(lambda: [int(float(m) > 0) for m in means])}
-COMPARE = {"means": {"rtol": 1e-4, "atol": 1e-6}, "channels": "set", "spread": {"min": 6, "max": 10},
+def derive(answer, inputs):
+    import torch
+    means = torch.as_tensor(answer["means"], dtype=torch.float64)
+    return {"spread": float(means.max() - means.min())}
+COMPARE = {"means": {"rtol": 1e-4, "atol": 1e-6}, "channels": "set", "spread": {"min": 6, "max": 10, "needs": ["means"]},
            "truth": "data", "signs": {"match": "truth", "min": 0.8}}
+WRONG = {
+    "mean over everything": ("def channel_means(x):\n    return x.mean().repeat(x.shape[1])", ["means", "channels", "spread", "signs"]),
+    "mean over the batch only": ("def channel_means(x):\n    return x.mean(dim=0)", ["means", "channels", "spread", "signs"]),
+    "sum, not mean": ("def channel_means(x):\n    return x.sum(dim=(0, 2, 3))", ["means", "spread"]),
+    "the last axis kept": ("def channel_means(x):\n    return x.mean(dim=(0, 2))", ["means", "channels", "spread", "signs"]),
+}
+RIGHT = {
+    "NumPy": "def channel_means(x):\n    import numpy as np\n    return np.asarray(x).mean(axis=(0, 2, 3))",
+    "a loop": "def channel_means(x):\n    return [float(x[:, c].mean()) for c in range(x.shape[1])]",
+}
 ### END HIDDEN TESTS'''
 
 

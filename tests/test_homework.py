@@ -127,18 +127,51 @@ def test_fixture_probes_are_well_formed(tmp_path):
     assert [t.grade_id for t in tasks] == list(fx.POINTS)
     assert [t.points for t in tasks] == list(fx.POINTS.values())
     assert tasks[2].compare["signs"] == {"match": "truth", "min": 0.8}
-    assert "def probe(seed)" in tasks[0].code and "BEGIN HIDDEN" not in tasks[0].code
+    assert "def probe(inputs)" in tasks[0].code and "BEGIN HIDDEN" not in tasks[0].code
+    # what runs where: the learner's kernel gets probe(inputs) only, never cases, derive or the literals
+    assert "def probe(inputs)" in tasks[2].probe_code
+    assert not any(word in tasks[2].probe_code for word in ("def cases", "def derive", "COMPARE", "WRONG", "truth"))
+    assert "def cases(seed)" in tasks[2].cases_code and "def probe" not in tasks[2].cases_code
+    assert "def derive(answer, inputs)" in tasks[2].derive_code and tasks[0].derive_code is None
+    assert set(tasks[0].wrong) == {"no stride", "refuses with the wrong kind", "padding once", "never refuses"}
+    assert tasks[1].wrong["one bias"][2].startswith("37 > 36") and len(tasks[1].right) == 2
+
+
+def test_split_hidden_sends_only_the_helpers_each_part_uses():
+    hidden = ("import math\n\n\ndef _draw(seed):\n    return [seed]\n\n\ndef _label(x):\n    return 'cat'\n\n\n"
+              "def _call(f, xs):\n    return [attempt(f, x) for x in xs]\n\n\n"
+              "def cases(seed):\n    xs = _draw(seed)\n    return {'xs': xs}, {'labels': [_label(x) for x in xs]}\n\n\n"
+              "def probe(inputs):\n    return {'ys': _call(f, inputs['xs'])}\n\n\n"
+              "COMPARE = {'ys': {'match': 'labels', 'min': 1.0}, 'labels': 'data'}\n")
+    assert authoring.probe_problems(hidden) == []
+    cases, probe, derive = authoring.split_hidden(hidden)
+    assert "_draw" in cases and "_label" in cases and "_call" not in cases
+    assert "_call" in probe and "_label" not in probe and "_draw" not in probe and "import math" in probe
+    assert derive is None
 
 
 LEGACY = "assert out_size(28, 5) == 24\n### BEGIN HIDDEN TESTS\nassert out_size(32, 3, 1, 2) == 16\n### END HIDDEN TESTS"
 
 
+CASES = "def cases(seed):\n    return {}, {}\n"
+
+
 @pytest.mark.parametrize("hidden, expected", [
     (None, "no grading probe"),
     ("assert out_size(1, 1) == 1", "legacy hidden asserts"),
-    ("def probe(seed, x):\n    return {}\nCOMPARE = {'a': 'equal'}", "exactly one parameter"),
+    ("def probe(seed, x):\n    return {}\nCOMPARE = {'a': 'equal'}", "exactly 1 parameter"),
+    (CASES + "def probe(inputs):\n    return {}\ndef derive(answer):\n    return {}\nCOMPARE = {'a': 'equal'}",
+     "derive must take exactly 2 parameters"),
+    (CASES + "def probe(inputs):\n    return {}\nCOMPARE = {'a': 'equal'}\nWRONG = {'x': 'def f(): pass'}",
+     "WRONG['x'] must be (code, [scored keys it fails])"),
+    (CASES + "def probe(inputs):\n    return {}\nCOMPARE = {'a': 'equal'}\nWRONG = {'x': ('pass', ['b'])}",
+     "not scored keys of COMPARE: ['b']"),
+    (CASES + "def probe(inputs):\n    return {}\nCOMPARE = {'a': 'equal'}\nRIGHT = {'x': 'def f(:'}",
+     "RIGHT['x']: not valid Python"),
+    (CASES + "def probe(inputs):\n    return {}\nCOMPARE = {'a': {'rule': 'equal', 'needs': ['a']}}",
+     "'needs' must be a list of other scored keys"),
     ("def probe(seed):\n    return {}", "expected one COMPARE"),
-    ("def probe(seed):\n    return {}\nCOMPARE = dict(a='equal')", "must be a literal dict"),
+    ("def probe(seed):\n    return {}\nCOMPARE = dict(a='equal')", "must be a literal"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'exact'}", "unknown rule 'exact'"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'rtol': -1}}", "tolerances must be >= 0"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'min': 2, 'max': 1}}", "is above 'max'"),
@@ -146,12 +179,25 @@ LEGACY = "assert out_size(28, 5) == 24\n### BEGIN HIDDEN TESTS\nassert out_size(
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': {'match': 'b', 'min': 1.5}, 'b': 'data'}", "a fraction in [0, 1]"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'data'}", "nothing would be scored"),
     ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'equal'}\nprint(probe(0))", "runs something"),
-    ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'equal'}\nx = 1", "only probe(seed), COMPARE"),
+    ("def probe(seed):\n    return {}\nCOMPARE = {'a': 'equal'}\nx = 1", "only cases, probe, derive, COMPARE"),
     ("def probe(seed)\n    return {}", "not valid Python"),
 ])
 def test_probe_problems(hidden, expected):
     problems = authoring.probe_problems(hidden)
     assert any(expected in p for p in problems), problems
+
+
+def test_first_format_probes_grade_with_a_warning_until_strict(tmp_path, monkeypatch):
+    cells = fx.cells()  # exercise 2 in the first format: probe(seed), no cases
+    cells[7].source = cells[7].source.replace("def cases(seed):\n    return {}, {}\n", "").replace(
+        "def probe(inputs):", "def probe(seed):")
+    path = fx.write(tmp_path, cells)
+    fmt = authoring.check_format(path)
+    assert fmt.problems == [] and any("probe(seed) of the first format" in w for w in fmt.warnings), fmt
+    task = authoring.exercises(path)[1]
+    assert task.legacy and "_legacy_probe(int(inputs['seed']))" in task.probe_code
+    monkeypatch.setattr(authoring, "STRICT_PROBES", True)
+    assert any("probe(seed) of the first format" in p for p in authoring.check_format(path).problems)
 
 
 def test_legacy_hidden_tests_fail_and_warn_only_with_the_switch_off(tmp_path, monkeypatch):
@@ -350,6 +396,33 @@ def _hostile() -> list:
         z.writestr("__tree__.npy", _tree_npy({"a": {"__ndarray__": "a0"}}))
         z.writestr("a0.npy", header)
     lying = buffer.getvalue()
+    plain = _npz({"a": 1})
+    encrypted = bytearray(plain)  # the "encrypted" flag set in every local and central header
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = encrypted.find(signature)
+        while at >= 0:
+            encrypted[at + offset] |= 1
+            at = encrypted.find(signature, at + 4)
+    renamed = bytearray(plain)  # the local header names another file than the central directory
+    at = renamed.find(b"__tree__.npy")
+    renamed[at:at + 12] = b"__tref__.npy"
+    patched = bytearray(plain)  # general-purpose flag bit 5 ("compressed patched data") in every header
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = patched.find(signature)
+        while at >= 0:
+            patched[at + offset] |= 1 << 5
+            at = patched.find(signature, at + 4)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|S0", "fortran_order": False, "shape": (10**12,)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:  # 10**12 items of zero bytes: passes a bytes check, not a count
+        z.writestr("__tree__.npy", _tree_npy({"a": {"__ndarray__": "a0"}}))
+        z.writestr("a0.npy", header.getvalue())
+    zero_size = buffer.getvalue()
+    deep = io.BytesIO()
+    np.savez(deep, __tree__=np.frombuffer(("{\"a\": " + "[" * 100_000 + "]" * 100_000 + "}").encode(), dtype=np.uint8))
+    many = io.BytesIO()
+    np.savez(many, __tree__=np.frombuffer(("{\"a\": [" + "[]," * 2_000_000 + "[]]}").encode(), dtype=np.uint8))
     return [
         (b"not a zip", "not an .npz archive"),
         (pickled, "dtype object"),
@@ -358,13 +431,19 @@ def _hostile() -> list:
         (_npz({"a": {"__ndarray__": "zz"}}), "missing array"),
         (_npz({"a": 1}).replace(b"__tree__", b"__tray__"), "no structure entry"),
         (lying, "larger than its data"),
+        (bytes(encrypted), "encrypted"),
+        (bytes(renamed), "not a readable answer archive"),
+        (bytes(patched), "not a readable answer archive"),
+        (zero_size, "dtype |S0, not plain numbers"),
+        (deep.getvalue(), "nested more than 66 deep"),
+        (many.getvalue(), "more than 1048576 values"),
     ]
 
 
 @pytest.mark.parametrize("blob, expected", _hostile())
 def test_decode_answer_refuses_hostile_data(blob, expected):
     with pytest.raises(compare.AnswerError, match=re.escape(expected)):
-        compare.decode_answer(blob, 2**20)
+        compare.decode_answer(blob, 64 * 2**20 if "values" in expected else 2**20)
 
 
 
@@ -436,23 +515,51 @@ def test_shards_partition_the_class():
 
 # --------------------------------------------------------------------------- grading with a stand-in sandbox
 
-def _fake_execute(answers_by_student: dict):
-    """An execute() that answers from a table (by the notebook's first cell) instead of running anything."""
+TRUTHS = {"98-ex1-test": {"fit": [0], "too_big": [1]}, "98-ex3-test": {"truth": [0, 0, 1, 1, 1]}}
+
+
+def _fake_sandbox(monkeypatch, answers_by_student: dict) -> None:
+    """Sessions that answer from a table (by the notebook's first cell) instead of running anything."""
+    from homework_tools.compare import decode_answer
     from homework_tools.sandbox import Execution, ProbeAnswer
 
-    def execute(notebook, probes, seed, limits, quick=True, sandboxed=True, course_root=None):
-        who = json.loads(notebook)["cells"][0]["source"]
-        who = who if isinstance(who, str) else "".join(who)
-        table = answers_by_student.get(who.split("\n")[0], answers_by_student["reference"])
-        return Execution(cells=[{"index": 0, "status": "ok", "ename": ""}], notebook=notebook,
-                         answers={p["grade_id"]: ProbeAnswer("ok", "", table[p["grade_id"]]) for p in probes if p["grade_id"] in table})
-    return execute
+    class FakeSession:
+        def __init__(self, notebook, limits, quick=True, sandboxed=True, course_root=None):
+            who = json.loads(notebook)["cells"][0]["source"]
+            who = who if isinstance(who, str) else "".join(who)
+            self.table = answers_by_student.get(who.split("\n")[0], answers_by_student["reference"])
+            self.notebook, self.limits, self.problem, self.started, self.stderr = notebook, limits, "", 0.0, ""
+
+        def cases(self, seed, exercises):
+            return {g: ProbeAnswer("ok", "", {"inputs": {"seed": seed}, "truth": TRUTHS.get(g, {})}) for g, _ in exercises}
+
+        def run_notebook(self):
+            return [{"index": 0, "status": "ok", "ename": "", "seconds": 0.1}], self.notebook
+
+        def probes(self, probes):
+            return {g: ProbeAnswer("ok", "", self.table[g]) for g, _, _ in probes if g in self.table}
+
+        def derive(self, items, seconds):
+            means = [decode_answer(answer, 2**20)["means"] for _, answer, _ in items]
+            return [ProbeAnswer("ok", "", {"spread": float(np.max(m) - np.min(m))}) for m in means]
+
+        def close(self):
+            pass
+
+    def execute(notebook, probes, limits, quick=True, sandboxed=True, course_root=None):
+        session = FakeSession(notebook, limits)
+        cells, text = session.run_notebook()
+        return Execution(cells=cells, notebook=text, answers=session.probes(probes))
+
+    monkeypatch.setattr(grading, "Session", FakeSession)
+    monkeypatch.setattr(grading, "execute", execute)
 
 
-REFERENCE = {"98-ex1-test": {"sizes": [24, 10], "refuses": {"raised": "ValueError"}},
+REFUSED = {"raised": "ValueError", "kinds": ["ValueError"]}
+REFERENCE = {"98-ex1-test": {"sizes": [24, REFUSED], "refuses": [24, REFUSED]},
              "98-ex2-test": {"n_params": 40},
-             "98-ex3-test": {"means": np.array([-3.0, -1.0, 1.0, 3.0, 5.0]), "channels": [2, 3, 4], "spread": 8.0,
-                             "truth": [0, 0, 1, 1, 1], "signs": [0, 0, 1, 1, 1]}}
+             "98-ex3-test": {"means": np.array([-3.0, -1.0, 1.0, 3.0, 5.0]), "channels": [2, 3, 4],
+                             "signs": [0, 0, 1, 1, 1]}}
 
 
 def _students(tmp_path: Path, names: list[str]) -> Path:
@@ -467,7 +574,7 @@ def _students(tmp_path: Path, names: list[str]) -> Path:
 
 def test_grading_logic_shards_and_merge(tmp_path, monkeypatch):
     half = {"98-ex1-test": {"sizes": [24, 10], "refuses": 0}, "98-ex2-test": {"n_params": 40}}
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE, "half": half}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE, "half": half})
     names = ["full", "half", "s1", "s2", "s3", "s4"]
     source = _students(tmp_path, names)
     config = HomeworkConfig(tmp_path / "course", seed=5, jobs=2)
@@ -499,13 +606,13 @@ def test_grading_logic_shards_and_merge(tmp_path, monkeypatch):
 
 
 def test_reference_problems_stop_grading(tmp_path, monkeypatch):
-    broken = {"98-ex1-test": {"sizes": [24, 10]},  # a COMPARE key missing
+    broken = {"98-ex1-test": {"sizes": [24, REFUSED]},  # a COMPARE key missing
               "98-ex2-test": {"n_params": 40},
-              "98-ex3-test": dict(REFERENCE["98-ex3-test"], spread=20.0)}  # fails its own bound
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": broken}))
+              "98-ex3-test": dict(REFERENCE["98-ex3-test"], means=np.array([-3.0, -1.0, 1.0, 3.0, 25.0]))}  # spread 28
+    _fake_sandbox(monkeypatch, {"reference": broken})
     source = _students(tmp_path, ["alice"])
-    with pytest.raises(RuntimeError, match=r"98-ex1-test: probe\(seed\) must return a dict with the keys of "
-                                           r"COMPARE; missing \['refuses'\](.|\n)*98-ex3-test: the instructor's own "
+    with pytest.raises(RuntimeError, match=r"98-ex1-test: the answer \(probe, derive, truth\) lacks the COMPARE keys "
+                                           r"\['refuses'\](.|\n)*98-ex3-test: the instructor's own "
                                            r"answer fails its rules for \['spread'\]"):
         grading.grade(tmp_path / "inbox", HomeworkConfig(tmp_path / "course", seed=1), notebooks=source.parent)
 
@@ -574,7 +681,7 @@ def test_lecture_copies_have_slides(tmp_path):
 
 
 def test_grade_command_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE})
     source = _students(tmp_path, ["alice", "bob "])
     course = str(tmp_path / "course")
     assert cli.main(["--course-dir", course, "grade", str(tmp_path / "inbox"), "--notebooks", str(source.parent),

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import homework_fixtures as fx  # noqa: E402
-from homework_tools import authoring, cli, grading, sandbox, scores  # noqa: E402
+from homework_tools import authoring, catalogue, cli, compare, grading, sandbox, scores  # noqa: E402
 from homework_tools.config import GiB, HomeworkConfig, Limits, MiB  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the grading sandbox (bubblewrap) needs Linux")
@@ -67,19 +67,20 @@ def test_answers_command(tmp_path, capsys):
     assert cli.main(["answers", str(source), "--seed", "3", "--timeout", "60"]) == 0
     out = capsys.readouterr().out
     assert "98_fixture.ipynb: reference answers with seed 3 (quick mode" in out
-    assert "refuses          equal                        {'raised': 'ValueError'}" in out
+    assert "{'raised': 'ValueError', 'kinds': ['ValueError', 'Exception', 'BaseException']}" in out
     assert "n_params         equal                        40" in out
     assert "channels         set                          [2, 3, 4]" in out
     assert "means            {'rtol': 0.0001, 'atol': 1e-06} array[5] float32" in out
+    assert "spread           {'min': 6, 'max': 10, 'needs': ['means']} (derive)" in out
     cells = fx.cells()
     fx.answer(cells[10], "    return x.mean()")  # the instructor's own answer now misses the bound and the match
     broken = fx.write(tmp_path / "broken", cells)
     assert cli.main(["answers", str(broken), "--seed", "3", "--timeout", "60"]) == 1
     assert "98-ex3-test: the instructor's own answer fails its rules for ['spread', 'signs']" in capsys.readouterr().out
     cells = fx.cells()  # a key that only records a side effect: the release's stub earns it without running
-    cells[4].source = cells[4].source.replace('"refuses": attempt(out_size, 3, 7, 1, 1)}',
-                                              '"refuses": attempt(out_size, 3, 7, 1, 1), "no print": True}')
-    cells[4].source = cells[4].source.replace('"refuses": "equal"}', '"refuses": "equal", "no print": "equal"}')
+    cells[4].source = cells[4].source.replace('return {"sizes": results, "refuses": results}',
+                                              'return {"sizes": results, "refuses": results, "no print": True}')
+    cells[4].source = cells[4].source.replace('"fit": "data",', '"no print": "equal", "fit": "data",')
     free = fx.write(tmp_path / "free", cells)
     assert cli.main(["answers", str(free), "--seed", "3", "--timeout", "60"]) == 1
     assert ("98-ex1-test: the untouched release (its solutions raise NotImplementedError) passes ['no print']"
@@ -262,12 +263,66 @@ def _build(student: str, where: dict) -> list:
                        "    seen.append('network')\nexcept OSError:\n    pass\n"
                        f"if os.path.exists({where['cache'] + '/secret.txt'!r}):\n    seen.append('cache')\n"
                        "n_params = 40 if seen else -1")
+    elif student in ("hook_forger", "thread_forger", "answer_bomb"):  # the untouched release plus one cell
+        for i in (3, 6, 10):
+            c[i].source = catalogue.stub(c[i].source)
+        _first(c, FORGERS[student])
+    elif student == "frame_reader":  # looks for the truth in the probe's frames
+        fx.answer(c[10], "    import sys\n    frame, seen = sys._getframe(1), None\n    while frame is not None:\n"
+                         "        for name in ('truth', 'labels', 'signs', 'reference', 'seed'):\n"
+                         "            if seen is None and name in frame.f_locals:\n                seen = frame.f_locals[name]\n"
+                         "        frame = frame.f_back\n    if seen is None:\n        return torch.zeros(x.shape[1])\n"
+                         "    return torch.tensor([5.0 if t else -3.0 for t in seen])")
+    elif student == "case_sniffer":  # refuses only the cases the probe's frames list as too big
+        fx.answer(c[3], "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+                        "        for name in ('too_big', 'bad', 'refuse', 'refused'):\n"
+                        "            if (n, k, p, s) in [tuple(v) for v in frame.f_locals.get(name, [])]:\n"
+                        "                raise ValueError('sniffed')\n        frame = frame.f_back\n"
+                        "    return (n + 2 * p - k) // s + 1")
+    elif student == "proc_writer":  # right answers, then a forged frame into PID 1's pipes and a kill
+        _first(c, "import os, signal\ntried = []\nfor path in ('/proc/1/fd/1', '/proc/1/fd/0', '/proc/1/mem'):\n"
+                  "    try:\n        with open(path, 'wb') as f:\n"
+                  "            f.write((20).to_bytes(8, 'big') + b'{\"answers\": [1, 2]}')\n        tried.append(path)\n"
+                  "    except OSError as err:\n        print(path, type(err).__name__)\n"
+                  "try:\n    os.kill(1, signal.SIGKILL)\nexcept OSError as err:\n    print('kill 1:', type(err).__name__)\n"
+                  "print('my parent is PID', os.getppid(), 'opened', tried)")
+    elif student == "subclass_raiser":  # right answers; the refusal is a subclass of ValueError
+        fx.answer(c[3], "    class KernelTooLarge(ValueError):\n        pass\n    if k > n + 2 * p:\n"
+                        "        raise KernelTooLarge(f'{k} > {n + 2 * p}')\n    return (n + 2 * p - k) // s + 1")
     elif student == "frank/old":
         _wrong(c)
     elif student not in ("solution", "alice", "alice*", "dave ", "erin", "frank"):
         raise ValueError(student)
     return c
 
+
+_FORGED = ("import numpy as np\n"
+           "FORGED = {'sizes': [7] * 8, 'refuses': [{'raised': 'ValueError', 'kinds': ['ValueError']}] * 8, "
+           "'n_params': 41, 'means': np.zeros(5), 'channels': [0, 1], 'signs': [1, 1, 1, 1, 1], 'spread': 8.0, "
+           "'truth': [1, 1, 1, 1, 1], 'fit': [0], 'too_big': [1]}\n"
+           "def forge(*args, **kwargs):\n    import glob, json\n"
+           "    for path in glob.glob('/tmp/**/answers-*/*.npz', recursive=True):\n        try:\n"
+           "            np.savez(path, __tree__=np.frombuffer(json.dumps({k: v.tolist() if hasattr(v, 'tolist') else v "
+           "for k, v in FORGED.items()}).encode(), dtype=np.uint8))\n"
+           "            os.replace(path + '.npz', path) if os.path.exists(path + '.npz') else None\n"
+           "        except OSError:\n            pass\n")
+FORGERS = {
+    # an IPython hook after every cell (the probes' cells too): rewrites every answer file it finds
+    "hook_forger": "import os\n" + _FORGED + "get_ipython().events.register('post_run_cell', forge)",
+    # a thread polling the answer folders while the probes run
+    "thread_forger": "import os, threading, time\n" + _FORGED + "def loop():\n    while True:\n        forge()\n"
+                     "        time.sleep(0.01)\nthreading.Thread(target=loop, daemon=True).start()",
+    # a hook writing crafted archives (an encrypted entry, JSON nested 100,000 deep) over every answer
+    "answer_bomb": ("import glob, io, os, zipfile\nimport numpy as np\ndef bomb(*args, **kwargs):\n"
+                    "    deep = '{\"a\": ' + '[' * 100000 + ']' * 100000 + '}'\n"
+                    "    for i, path in enumerate(glob.glob('/tmp/**/answers-*/*.npz', recursive=True)):\n"
+                    "        buf = io.BytesIO()\n        np.savez(buf, __tree__=np.frombuffer(deep.encode(), dtype=np.uint8))\n"
+                    "        data = bytearray(buf.getvalue())\n"
+                    "        if i % 2:\n            data[data.find(b'PK\\x03\\x04') + 6] |= 1\n"
+                    "            data[data.find(b'PK\\x01\\x02') + 8] |= 1\n"
+                    "        open(path, 'wb').write(bytes(data))\n"
+                    "get_ipython().events.register('post_run_cell', bomb)"),
+}
 
 # (student folder, points deserved out of 6 per exercise [2, 1, 3], what it tries); None: not graded
 ADVERSARIAL = [
@@ -294,6 +349,13 @@ ADVERSARIAL = [
     ("dave ", [2, 1, 3], "a trailing space in the folder name"),
     ("erin", [2, 1, 3], "renamed: hw/98_fixture (1).ipynb"),
     ("frank", [2, 1, 3], "two copies: right at the top, wrong in old/"),
+    ("hook_forger", [0, 0, 0], "the release plus a post_run_cell hook rewriting every answer file after each cell"),
+    ("thread_forger", [0, 0, 0], "the release plus a thread rewriting every answer file while the probes run"),
+    ("answer_bomb", [0, 0, 0], "the release plus a hook replacing answers with an encrypted zip and 100,000-deep JSON"),
+    ("frame_reader", [2, 1, 0], "ex3 reads the truth from the probe's frames (sys._getframe)"),
+    ("case_sniffer", [1, 1, 3], "ex1 refuses only the cases the probe's frames list as too big, never checks"),
+    ("proc_writer", [2, 1, 3], "right answers, then writes a forged frame to /proc/1/fd/1 and kills PID 1"),
+    ("subclass_raiser", [2, 1, 3], "right answers; refuses with a subclass of ValueError"),
     ("mallory", None, "98_fixture.ipynb is a symlink to the instructor notebook"),
     ("garbage", [0, 0, 0], "98_fixture.ipynb is not a notebook"),
 ]
@@ -451,7 +513,7 @@ def test_adversarial_class_report(adversarial):
     flood = (root / "course" / "graded" / "flood" / "98_fixture.ipynb")
     assert flood.stat().st_size < 3 * MiB and "output truncated" in flood.read_text()
     # feedback and graded notebooks never carry the probes or the reference answers
-    secrets = ["def probe", "COMPARE", "attempt(", "[2, 3, 4]", "'raised'", "rtol"]
+    secrets = ["def probe", "def cases", "COMPARE", "attempt(", "'raised'", "rtol", "too_big"]
     for path in list((root / "course" / "feedback").rglob("*.md")) + list((root / "course" / "graded").rglob("*.ipynb")):
         text = path.read_text()
         leaked = [s for s in secrets if s in text]
@@ -475,13 +537,49 @@ def test_attacks_succeed_without_the_sandbox(tmp_path):
     assert before != after and "11/6" in (tmp_path / "course" / "scores.csv").read_text()
 
 
+FIRST_FORMAT = {  # probes of the first format: the seed goes into the kernel, truths and bad cases sit in its frames
+    4: ('''def probe(seed):
+    import random
+    rng = random.Random(seed)
+    fit = [(rng.randint(8, 40), rng.choice([1, 3, 5]), rng.randint(0, 2), rng.randint(1, 3)) for _ in range(6)]
+    too_big = [(3, 7, 1, 1)]
+    return {"sizes": [attempt(out_size, *c) for c in fit], "refuses": [attempt(out_size, *c) for c in too_big]}
+COMPARE = {"sizes": "equal", "refuses": "equal"}'''),
+    11: ('''def probe(seed):
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    offsets = 2 * torch.randperm(5, generator=g).double() - 3
+    truth = [int(o > 0) for o in offsets]
+    x = torch.randn(4, 5, 6, 6, generator=g) + offsets.float().view(1, 5, 1, 1)
+    means = attempt(channel_means, x)
+    return {"means": means, "truth": truth, "signs": attempt(lambda: [int(float(m) > 0) for m in means])}
+COMPARE = {"means": {"rtol": 1e-4, "atol": 1e-6}, "truth": "data", "signs": {"match": "truth", "min": 0.8}}'''),
+}
+
+
+def test_truths_in_the_kernel_can_be_read(tmp_path):
+    """With first-format probes (truths and bad cases computed in the learner's kernel) the frame readers
+    gain: keeping them out of the kernel (cases, pick, truth) is what stops them. The suite can fail."""
+    cells = fx.cells()
+    for index, probe in FIRST_FORMAT.items():
+        visible = cells[index].source.split(authoring.HIDDEN_BEGIN)[0]
+        cells[index].source = f"{visible}{authoring.HIDDEN_BEGIN}\n{probe}\n{authoring.HIDDEN_END}"
+    source = fx.write(tmp_path / "src", cells)
+    where = {"course": str(tmp_path / "course"), "inbox": "", "source": "", "cache": "", "port": 0}
+    for student in ("frame_reader", "case_sniffer"):
+        fx.write(tmp_path / "inbox" / student, _build(student, where))
+    run = grading.grade(tmp_path / "inbox", _config(tmp_path), notebooks=source.parent)
+    got = {r["student"]: [e["points"] for e in r["exercises"]] for r in run.records}
+    assert got["frame_reader"][2] == 1.5 and got["case_sniffer"][0] == 2, got  # deserved 0 and 1 (signs, refuses)
+
+
 # --------------------------------------------------------------------------- nothing left behind
 
 LEAKY_CELL = ("import os, tempfile\nmine = tempfile.mkdtemp(prefix='student-')\n"
               "open(os.path.join(mine, 'x.txt'), 'w').write('x')\nlocked = os.path.join(mine, 'locked')\n"
               "os.mkdir(locked)\nopen(os.path.join(locked, 'y.txt'), 'w').write('y')\nos.chmod(locked, 0)\n"
               "open('in-the-working-folder.txt', 'w').write('x')")
-LEAKY_PROBE = "def probe(seed):\n    import os, tempfile\n    return {'cwd': os.getcwd(), 'tmp': tempfile.gettempdir(), 'mine': mine}"
+LEAKY_PROBE = "def probe(inputs):\n    import os, tempfile\n    return {'cwd': os.getcwd(), 'tmp': tempfile.gettempdir(), 'mine': mine}"
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "no-sandbox"])
@@ -502,8 +600,8 @@ def test_a_run_leaves_no_temporary_folders(tmp_path, monkeypatch, sandboxed):
 
     monkeypatch.setattr(sandbox, "remove_tree", remove)
     notebook = nbf.v4.new_notebook(cells=[nbf.v4.new_code_cell(LEAKY_CELL)], metadata={"kernelspec": fx.KERNELSPEC})
-    run = sandbox.execute(nbf.writes(notebook), [{"grade_id": "99-leak-test", "code": LEAKY_PROBE}], 0, LIMITS,
-                          sandboxed=sandboxed)
+    inputs = compare.encode({"inputs": {}})
+    run = sandbox.execute(nbf.writes(notebook), [("99-leak-test", LEAKY_PROBE, inputs)], LIMITS, sandboxed=sandboxed)
     answer = run.answers.get("99-leak-test")
     assert [c["status"] for c in run.cells] == ["ok"] and answer and answer.status == "ok", (run.cells, run.stderr)
     assert list(private.iterdir()) == [], "a run left files in the grader's temporary folder"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import rule_problems
+from .compare import rule_problems, scored_keys
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api
 
 # A graded cell whose hidden section is not a grading probe (probe(seed) + a literal COMPARE,
@@ -29,6 +29,11 @@ from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, 
 # converted; set this to False only while converting an old notebook from hidden asserts (it
 # becomes a warning). Either way such a notebook cannot be graded (grade names the cells).
 PROBE_PROBLEMS_ARE_ERRORS = True
+# While the course notebooks move to the second probe format (cases/probe(inputs), issue 26)
+# and get their wrong-answer catalogues (issue 19), a probe(seed) without cases and a missing
+# or short catalogue are warnings; True makes them errors.
+STRICT_PROBES = False
+MIN_WRONG, MIN_RIGHT = 4, 2  # catalogue entries each exercise needs (AUTHORING.md)
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -189,8 +194,12 @@ def check_format(path: Path | str, min_exercises: int = 3) -> NotebookFormat:
             if hidden_marks and not _paired(text, _BEGIN_HIDDEN, _END_HIDDEN):
                 problems.append(f"{where}: unbalanced hidden-test markers")
             result.points[grade_id] = float(points)
-            probe = [f"{where}: {p}" for p in probe_problems(hidden_section(text))]
+            hidden = hidden_section(text)
+            probe = [f"{where}: {p}" for p in probe_problems(hidden)]
             (problems if PROBE_PROBLEMS_ARE_ERRORS else result.warnings).extend(probe)
+            if not probe:
+                (problems if STRICT_PROBES else result.warnings).extend(
+                    f"{where}: {p}" for p in conversion_problems(hidden))
             if heading:
                 heading = (heading[0], heading[1], heading[2] + float(points))
             open_solution = None
@@ -321,12 +330,31 @@ def student_bundle(notebooks: Iterable[Path | str] | None = None, config: Homewo
 
 @dataclass(frozen=True)
 class Exercise:
-    """One graded test cell, as the grader sees it: its probe and how its answers are compared."""
+    """One graded test cell, as the grader sees it: its probe, how answers are compared, its catalogue.
+
+    The hidden section is split by :func:`split_hidden` into what runs where: ``cases_code``
+    (``cases(seed)`` and the helpers it uses) in the instructor's reference run only,
+    ``probe_code`` (``probe(inputs)`` and its helpers) in every learner's kernel,
+    ``derive_code`` (``derive(answer, inputs)``) in the instructor's reference run on each
+    learner's answer. ``COMPARE``, ``WRONG`` and ``RIGHT`` are literals read here and never run.
+    """
 
     grade_id: str  # e.g. "03-ex2-test"
     points: float  # the cell's points, split equally over the scored keys of compare
-    code: str  # the hidden section: defines probe(seed) and COMPARE (never shown to students)
+    code: str  # the whole hidden section (never shown to students)
     compare: dict[str, Any]  # the literal COMPARE dict
+    probe_code: str = ""
+    cases_code: str = ""
+    derive_code: str | None = None
+    # the wrong-answer catalogue: name -> (code, [scored keys it must fail], note); note "" = fails the self-check
+    wrong: dict[str, tuple[str, list[str], str]] = field(default_factory=dict)
+    right: dict[str, str] = field(default_factory=dict)  # correct variants: name -> code (full marks)
+    legacy: bool = False  # a probe(seed) written before cases/probe(inputs): seed and truths reach the kernel
+
+    @property
+    def exercise_id(self) -> str:
+        """The exercise's id without the cell suffix, e.g. ``"03-ex2"``."""
+        return self.grade_id.removesuffix("-test")
 
 
 def hidden_section(text: str) -> str | None:
@@ -342,33 +370,101 @@ def hidden_section(text: str) -> str | None:
     return "\n".join(lines) + "\n" if found else None
 
 
-def _compare_literal(tree: ast.Module) -> tuple[Any, list[str]]:
-    """(COMPARE's value, problems) from the parsed hidden section."""
+def visible_part(text: str) -> str:
+    """A test cell's source without its hidden sections: the self-check a learner sees."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if _BEGIN_HIDDEN in line:
+            inside = True
+        elif _END_HIDDEN in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_LITERALS = ("COMPARE", "WRONG", "RIGHT")
+_ENTRY_POINTS = {"cases": 1, "probe": 1, "derive": 2}  # function -> number of parameters
+
+
+def _literal(tree: ast.Module, name: str, required: bool) -> tuple[Any, list[str]]:
+    """(value of the top-level ``name = <literal>``, problems) from the parsed hidden section."""
     nodes = [n for n in tree.body if isinstance(n, ast.Assign) and any(
-        isinstance(t, ast.Name) and t.id == "COMPARE" for t in n.targets)]
-    if len(nodes) != 1:
-        return None, [f"expected one COMPARE = {{...}} assignment, found {len(nodes)}"]
+        isinstance(t, ast.Name) and t.id == name for t in n.targets)]
+    if not nodes:
+        return None, [f"expected one {name} = {{...}} assignment, found none"] if required else []
+    if len(nodes) > 1:
+        return None, [f"expected one {name} = {{...}} assignment, found {len(nodes)}"]
     try:
         return ast.literal_eval(nodes[0].value), []
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None, [f"COMPARE (line {nodes[0].lineno}) must be a literal dict: it is read with "
+        return None, [f"{name} (line {nodes[0].lineno}) must be a literal: it is read with "
                       "ast.literal_eval, never executed (no names, calls or expressions)"]
 
 
-def probe_problems(hidden: str | None) -> list[str]:
+def _compare_literal(tree: ast.Module) -> tuple[Any, list[str]]:
+    return _literal(tree, "COMPARE", True)
+
+
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def split_hidden(hidden: str) -> tuple[str, str, str | None]:
+    """(cases code, probe code, derive code or None) of a well-formed hidden section.
+
+    Each part holds the module's imports, its entry function and the helper functions it
+    uses (directly or through other helpers), in the order they are written; nothing else
+    (no literal, no other entry point) goes to where a part runs.
+    """
+    tree = ast.parse(hidden)
+    functions = _functions(tree)
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+
+    def part(entry: str) -> str:
+        wanted, todo = {entry}, [functions[entry]]
+        while todo:
+            for node in ast.walk(todo.pop()):
+                if isinstance(node, ast.Name) and node.id in functions and node.id not in wanted \
+                        and node.id not in _ENTRY_POINTS:
+                    wanted.add(node.id)
+                    todo.append(functions[node.id])
+        keep = imports + [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
+        keep.sort(key=lambda n: n.lineno)
+        return "\n\n".join(ast.get_source_segment(hidden, n, padded=False) for n in keep) + "\n"
+
+    if "cases" not in functions:  # a probe(seed) of the first format: adapted, see _LEGACY
+        probe = part("probe")
+        return _LEGACY_CASES, probe + _LEGACY_PROBE, None
+    return part("cases"), part("probe"), part("derive") if "derive" in functions else None
+
+
+# A hidden section with only probe(seed) (the first format, before cases/probe(inputs)) still
+# grades, through this adapter: its seed enters the learner's kernel, so truths and bad-case
+# lists in its locals can be read there. `check` warns; convert it (notebooks/AUTHORING.md).
+_LEGACY_CASES = "def cases(seed):\n    return {'seed': int(seed)}, {}\n"
+_LEGACY_PROBE = ("\n_legacy_probe = probe\n\n\ndef probe(inputs):\n"
+                 "    return _legacy_probe(int(inputs['seed']))\n")
+
+
+def probe_problems(hidden: str | None, legacy_ok: bool = True) -> list[str]:
     """What keeps a test cell's hidden section from being a grading probe (AUTHORING.md).
 
-    The hidden section must define ``probe(seed)`` (one parameter) and a literal ``COMPARE``
-    dict of valid rules (:func:`homework_tools.compare.rule_problems`); besides them only
-    imports and helper functions belong there (no asserts: they ran in the student's kernel).
+    The hidden section defines ``cases(seed)`` (inputs drawn outside the learner's kernel,
+    returning ``(inputs, truth)``), ``probe(inputs)`` (one parameter: run in the learner's
+    kernel), optionally ``derive(answer, inputs)``, a literal ``COMPARE`` dict of valid rules
+    (:func:`homework_tools.compare.rule_problems`) and the literal wrong-answer catalogue
+    ``WRONG`` / ``RIGHT`` (:func:`catalogue_problems`); besides them only imports and helper
+    functions (no asserts: they would run in the student's kernel).
 
     Args:
         hidden: the hidden section's code (:func:`hidden_section`), None if the cell has none.
+        legacy_ok: accept a ``probe(seed)`` without ``cases`` (the first format).
 
     Returns:
         Problems, each saying what to change; empty when the probe is well formed.
     """
-    howto = "define probe(seed) and a literal COMPARE dict there (notebooks/AUTHORING.md)"
+    howto = "define cases(seed), probe(inputs) and a literal COMPARE dict there (notebooks/AUTHORING.md)"
     if hidden is None:
         return [f"no grading probe: the test cell has no hidden section; {howto}"]
     try:
@@ -377,35 +473,105 @@ def probe_problems(hidden: str | None) -> list[str]:
         return [f"the hidden section is not valid Python (line {err.lineno}: {err.msg})"]
     problems = []
     asserts = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert)]
-    probes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "probe"]
-    if asserts and not probes:
+    functions = _functions(tree)
+    if asserts and "probe" not in functions:
         return [f"legacy hidden asserts (line {asserts[0]}): convert them to a grading probe, {howto}"]
-    if len(probes) != 1:
-        problems.append(f"expected one top-level def probe(seed), found {len(probes)}; {howto}")
-    else:
-        args = probes[0].args
-        if len(args.posonlyargs) + len(args.args) != 1 or args.vararg or args.kwonlyargs or args.kwarg:
-            problems.append("probe must take exactly one parameter: def probe(seed)")
+    entries = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in _ENTRY_POINTS]
+    for name in _ENTRY_POINTS:
+        count = sum(n.name == name for n in entries)
+        if count > 1:
+            problems.append(f"expected one top-level def {name}, found {count}")
+    if "probe" not in functions:
+        problems.append(f"expected a top-level def probe(inputs); {howto}")
+    if "cases" not in functions and not legacy_ok:
+        problems.append(f"expected a top-level def cases(seed): the probe's inputs are drawn outside the "
+                        f"learner's kernel; {howto}")
+    for name, wanted in _ENTRY_POINTS.items():
+        if name in functions:
+            args = functions[name].args
+            if len(args.posonlyargs) + len(args.args) != wanted or args.vararg or args.kwonlyargs or args.kwarg:
+                signature = {"cases": "cases(seed)", "probe": "probe(inputs)", "derive": "derive(answer, inputs)"}[name]
+                problems.append(f"{name} must take exactly {wanted} parameter{'s' if wanted > 1 else ''}: def {signature}")
     compare, found = _compare_literal(tree)
     problems += found
     if compare is not None:
         problems += [f"COMPARE: {p}" for p in rule_problems(compare)]
+        wrong, found_w = _literal(tree, "WRONG", False)
+        right, found_r = _literal(tree, "RIGHT", False)
+        problems += found_w + found_r
+        if not found_w and not found_r:
+            problems += catalogue_problems(wrong, right, compare)
     allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.Expr)
     for node in tree.body:
-        if isinstance(node, ast.Assign) and not any(isinstance(t, ast.Name) and t.id == "COMPARE" for t in node.targets):
-            problems.append(f"line {node.lineno}: only probe(seed), COMPARE, imports and helper functions "
-                            "belong in the hidden section")
+        if isinstance(node, ast.Assign) and not any(isinstance(t, ast.Name) and t.id in _LITERALS for t in node.targets):
+            problems.append(f"line {node.lineno}: only cases, probe, derive, COMPARE, WRONG, RIGHT, imports and "
+                            "helper functions belong in the hidden section")
         elif isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):  # a docstring is fine
             problems.append(f"line {node.lineno}: a statement that runs something; the hidden section only "
-                            "defines probe(seed) and COMPARE")
+                            "defines functions and literals")
         elif not isinstance(node, allowed):
             problems.append(f"line {node.lineno}: {type(node).__name__.lower()} statement; the hidden section "
-                            "only defines probe(seed), COMPARE, imports and helper functions")
+                            "only defines cases, probe, derive, COMPARE, WRONG, RIGHT, imports and helper functions")
     return problems
 
 
+def conversion_problems(hidden: str) -> list[str]:
+    """What a well-formed probe still lacks: ``cases`` (the second format) and a full catalogue."""
+    tree = ast.parse(hidden)
+    problems = []
+    if "cases" not in _functions(tree):
+        problems.append("probe(seed) of the first format: the seed (and every truth the probe computes) enters "
+                        "the learner's kernel; write cases(seed) and probe(inputs) (notebooks/AUTHORING.md)")
+    wrong = _literal(tree, "WRONG", False)[0] or {}
+    right = _literal(tree, "RIGHT", False)[0] or {}
+    if len(wrong) < MIN_WRONG or len(right) < MIN_RIGHT:
+        problems.append(f"the wrong-answer catalogue has {len(wrong)} wrong answers and {len(right)} correct "
+                        f"variants; at least {MIN_WRONG} and {MIN_RIGHT} (notebooks/AUTHORING.md)")
+    return problems
+
+
+def catalogue_problems(wrong: Any, right: Any, compare: dict) -> list[str]:
+    """Problems of an exercise's wrong-answer catalogue (``WRONG``, ``RIGHT``; both optional here).
+
+    ``WRONG = {name: (code, [keys it fails])}`` or ``(code, [keys], note)`` where the note says
+    why this wrong answer passes the visible self-check (by design; otherwise it must fail it);
+    every listed key is a scored key of ``COMPARE``. ``RIGHT = {name: code}``.
+    """
+    problems: list[str] = []
+    scored = set(scored_keys(compare))
+    if wrong is not None:
+        if not isinstance(wrong, dict):
+            return ["WRONG must be a dict {name: (code, [keys it fails])}"]
+        for name, entry in wrong.items():
+            ok = (isinstance(entry, tuple) and len(entry) in (2, 3) and isinstance(entry[0], str)
+                  and isinstance(entry[1], list) and entry[1] and all(isinstance(k, str) for k in entry[1])
+                  and (len(entry) == 2 or isinstance(entry[2], str) and entry[2].strip()))
+            if not isinstance(name, str) or not ok:
+                problems.append(f"WRONG[{name!r}] must be (code, [scored keys it fails]) or (code, [keys], "
+                                "'why it passes the self-check')")
+                continue
+            unknown = [k for k in entry[1] if k not in scored]
+            if unknown:
+                problems.append(f"WRONG[{name!r}] lists keys that are not scored keys of COMPARE: {unknown}")
+            problems += [f"WRONG[{name!r}]: {p}" for p in _code_problems(entry[0])]
+    if right is not None:
+        if not isinstance(right, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in right.items()):
+            return problems + ["RIGHT must be a dict {name: code}"]
+        for name, code in right.items():
+            problems += [f"RIGHT[{name!r}]: {p}" for p in _code_problems(code)]
+    return problems
+
+
+def _code_problems(code: str) -> list[str]:
+    try:
+        ast.parse(code)
+    except SyntaxError as err:
+        return [f"not valid Python (line {err.lineno}: {err.msg})"]
+    return []
+
+
 def exercises(path: Path | str) -> list[Exercise]:
-    """The graded exercises of an instructor notebook, each with its probe and COMPARE rules.
+    """The graded exercises of an instructor notebook, each with its probe, rules and catalogue.
 
     Args:
         path: a ``.ipynb`` file following notebooks/AUTHORING.md.
@@ -430,8 +596,14 @@ def exercises(path: Path | str) -> list[Exercise]:
         if bad:
             problems += [f"{grade_id}: {p}" for p in bad]
             continue
-        compare, _ = _compare_literal(ast.parse(hidden))
-        found.append(Exercise(grade_id, float(meta.get("points") or 0), hidden, compare))
+        tree = ast.parse(hidden)
+        compare, _ = _compare_literal(tree)
+        wrong = _literal(tree, "WRONG", False)[0] or {}
+        right = _literal(tree, "RIGHT", False)[0] or {}
+        cases_code, probe_code, derive_code = split_hidden(hidden)
+        found.append(Exercise(grade_id, float(meta.get("points") or 0), hidden, compare, probe_code, cases_code,
+                              derive_code, {k: (v[0], list(v[1]), v[2] if len(v) > 2 else "") for k, v in wrong.items()},
+                              dict(right), legacy="cases" not in _functions(tree)))
     if problems:
         raise ValueError(f"{path.name} cannot be graded until every exercise has a grading probe:\n  "
                          + "\n  ".join(problems))

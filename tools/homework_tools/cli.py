@@ -2,6 +2,7 @@
 
     python tools/homework.py check   [NB ...]         # exercise format + grading probes (AUTHORING.md)
     python tools/homework.py answers NB [--seed 0]    # the reference answers of NB's probes; its release scores 0?
+    python tools/homework.py catalogue NB [--seeds 0,1,2]  # wrong answers fail, correct variants pass (no sandbox)
     python tools/homework.py release [NB ...]         # student versions -> homework/release/<NN_x>/
     python tools/homework.py bundle  [NB ...]         # student bundle (zip): course_utils, data, releases
     python tools/homework.py grade   [FOLDER]         # grade <student>/<NN_x>.ipynb, sandboxed, in parallel
@@ -25,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from .authoring import PROBE_PROBLEMS_ARE_ERRORS, check_format, course_notebooks, exercises, release, student_bundle
+from .catalogue import DEFAULT_SEEDS, check_notebook, parse_seeds
 from .config import DEFAULT_COURSE_DIR, NOTEBOOKS, GiB, HomeworkConfig, Limits, default_jobs
-from .grading import NO_SANDBOX_WARNING, grade, reference_answers, release_problems
+from .grading import NO_SANDBOX_WARNING, grade, release_problems, run_reference
 from .sandbox import SandboxUnavailable
 from .scores import cell_scores, format_table, merge, score_table, write_run
 from .slides import lecture
@@ -40,6 +42,13 @@ def _shard(text: str) -> tuple[int, int]:
     if not 0 <= index < count:
         raise argparse.ArgumentTypeError(f"expected 0 <= i < n in i/n, got {text!r}")
     return index, count
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _positive(kind: type) -> Any:
@@ -60,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="check the exercise format and grading probes of notebooks 01 on")
     p.add_argument("notebooks", nargs="*", type=Path)
+    p = sub.add_parser("catalogue", help="check that each exercise's catalogued wrong answers fail and its "
+                                         "correct variants pass (runs the notebook; trusted, no sandbox)")
+    p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("--seeds", type=_seeds, default=DEFAULT_SEEDS, help="probe seeds (default 0,1,2)")
+    p.add_argument("--exercise", help="only this exercise, e.g. 03-ex2")
     p = sub.add_parser("release", help="build the student versions")
     p.add_argument("notebooks", nargs="*", type=Path)
     p = sub.add_parser("bundle", help="zip for students: course_utils, data, released notebooks, no solutions")
@@ -147,30 +161,50 @@ def _answers(args: argparse.Namespace, config: HomeworkConfig) -> int:
     tasks = exercises(args.notebook)
     if not config.sandbox:
         print(NO_SANDBOX_WARNING, file=sys.stderr)
-    answers, problems, run = reference_answers(args.notebook, tasks, args.seed, config)
-    print(f"{args.notebook.name}: reference answers with seed {args.seed} "
-          f"({'quick' if config.quick else 'full'} mode, {run.seconds:.0f} s)")
-    for cell in run.cells:
-        if cell["status"] != "ok":
-            print(f"  note: cell {cell['index']} {cell['status']} {cell['ename']}".rstrip())
-    for task in tasks:
-        print(f"\n{task.grade_id} ({task.points:g} points)")
-        answer = answers.get(task.grade_id)
-        got = run.answers.get(task.grade_id)
-        if answer is None:
-            print(f"  no answer: {got.status + ' ' + got.ename if got else 'the probe did not run'}")
-            continue
-        for key, rule in task.compare.items():
-            print(f"  {key:<16} {str(rule):<28} {_shown(answer.get(key, '<missing>'))}")
-        for key in sorted(set(answer) - set(task.compare)):
-            print(f"  {key:<16} {'(no rule: not graded)':<28} {_shown(answer[key])}")
-    if answers:
-        problems += release_problems(args.notebook, tasks, answers, args.seed, config)
+    reference = run_reference(args.notebook, tasks, args.seed, config, keep_open=True)
+    try:
+        problems = list(reference.problems)
+        print(f"{args.notebook.name}: reference answers with seed {args.seed} "
+              f"({'quick' if config.quick else 'full'} mode, {reference.seconds:.0f} s)")
+        for cell in reference.cells:
+            if cell["status"] not in ("ok", "skipped"):
+                print(f"  note: cell {cell['index']} {cell['status']} {cell['ename']}".rstrip())
+        for warning in reference.warnings:
+            print(f"  warning: {warning}")
+        for task in tasks:
+            print(f"\n{task.grade_id} ({task.points:g} points)")
+            answer = reference.answers.get(task.grade_id)
+            if answer is None:
+                print("  no answer (see the problems below)")
+                continue
+            derived = reference.derived.get(task.grade_id, set())
+            for key, rule in task.compare.items():
+                origin = " (derive)" if key in derived else ""
+                print(f"  {key:<16} {str(rule) + origin:<28} {_shown(answer.get(key, '<missing>'))}")
+            for key in sorted(set(answer) - set(task.compare)):
+                print(f"  {key:<16} {'(no rule: not graded)':<28} {_shown(answer[key])}")
+        if reference.answers:
+            problems += release_problems(args.notebook, tasks, reference, config)
+    finally:
+        reference.close()
     if problems:
         print("\nproblems:")
         for problem in problems:
             print(f"  - {problem}")
     return 1 if problems else 0
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    bad = 0
+    for notebook in args.notebooks:
+        report = check_notebook(notebook, args.seeds, only=args.exercise)
+        entries = sum(report.checked.values())
+        print(f"{notebook.name}: {len(report.checked)} exercises, {entries} catalogue entries, seeds "
+              f"{','.join(map(str, args.seeds))}: {'ok' if not report.problems else 'PROBLEMS'}")
+        for problem in report.problems:
+            print(f"    - {problem}")
+        bad += bool(report.problems)
+    return 1 if bad else 0
 
 
 def _grade(args: argparse.Namespace, config: HomeworkConfig) -> int:
@@ -215,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "answers":
             return _answers(args, config)
+        if args.command == "catalogue":
+            return _catalogue(args)
         if args.command == "merge":
             shards = args.shards or sorted((config.course_dir / "shards").glob("scores-*-of-*.json"))
             run = merge(shards)

@@ -8,11 +8,16 @@ its name containing the assignment's (``Copy of 02_image_kernels.ipynb``), else 
 content (its exercises' grade_ids); symlinks, special files, unreadable or oversized files,
 extra copies and unknown notebooks are not graded and are reported in the score table.
 
-Each submission runs in its own sandbox (:mod:`homework_tools.sandbox`): the whole notebook
-as handed in (its own test cells are only self-checks), then every exercise's probe with a
-seed drawn at grading time. The same probes with the same seed run on the instructor
-notebook for the reference answers. The answers are compared here, outside any sandbox
-(:mod:`homework_tools.compare`), and only this process writes scores.
+First the instructor notebook runs (:func:`run_reference`, in a sandbox too): each
+exercise's ``cases(seed)`` draws the probe's inputs (and keeps any truth, e.g. true labels)
+with a seed drawn at grading time, then the notebook runs and ``probe(inputs)`` gives the
+reference answers. Each submission then runs in its own sandbox
+(:mod:`homework_tools.sandbox`): the whole notebook as handed in (its own test cells are only
+self-checks), then every probe on its inputs; the seed, the truths, the rules and the
+reference answers never enter it. An exercise's ``derive(answer, inputs)`` measures a
+learner's answer (e.g. a model exported as data) in the instructor's run, never in the
+learner's. The answers are compared here, outside any sandbox (:mod:`homework_tools.compare`),
+and only this process writes scores.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ import secrets
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .authoring import Exercise, course_notebooks, exercises, release
-from .compare import compare_answers, exercise_score
-from .config import NOTEBOOKS, ROOT, HomeworkConfig
-from .sandbox import Execution, execute
+from .compare import compare_answers, encode, exercise_score
+from .config import NOTEBOOKS, ROOT, HomeworkConfig, Limits
+from .sandbox import Execution, Session, execute
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submission larger than this is not graded (reported)
 MAX_DEPTH = 3  # folders below a student's folder searched for notebooks
@@ -217,6 +224,11 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
           notebooks: Path | str = NOTEBOOKS, shard: tuple[int, int] | None = None) -> GradeRun:
     """Grade every submission in a folder: sandboxed runs, comparison outside, one record each.
 
+    First the instructor notebook of each graded assignment runs (:func:`run_reference`):
+    it draws every probe's inputs with ``cases(seed)`` and answers them; then the students
+    run in parallel, each probe seeing only its inputs; a ``derive`` step measures their
+    answers in the instructor's run, and everything is compared here.
+
     Args:
         submitted: one sub-folder per student (default ``<course_dir>/submitted``); never
             inside the course folder's outputs, and better outside the repository.
@@ -266,67 +278,213 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
                    notes=found.notes, students=found.students, shard=shard)
     needed = sorted({s.assignment for s in found.submissions})
     tasks = {a: exercises(sources[a]) for a in needed}  # ValueError for notebooks without probes
-    with concurrent.futures.ThreadPoolExecutor(config.jobs) as pool:
-        references = dict(zip(needed, pool.map(lambda a: _reference(sources[a], tasks[a], run.seed, config), needed)))
-        jobs = [pool.submit(_grade_one, s, tasks[s.assignment], references[s.assignment], run.seed, config)
-                for s in found.submissions]
-        run.records = [job.result() for job in jobs]
+    references: dict[str, Reference] = {}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(config.jobs) as pool:
+            for assignment, reference in zip(needed, pool.map(
+                    lambda a: run_reference(sources[a], tasks[a], run.seed, config, keep_open=True), needed)):
+                references[assignment] = reference
+            for reference in references.values():
+                for warning in reference.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+            unusable = [r for r in references.values() if r.problems]
+            if unusable:
+                raise RuntimeError("\n".join(
+                    f"the reference answers of {r.source.name} (seed {run.seed}) are unusable; check them with "
+                    f"`python tools/homework.py answers {r.source}`:\n  " + "\n  ".join(r.problems) for r in unusable))
+            jobs = [pool.submit(_grade_one, s, references[s.assignment], config) for s in found.submissions]
+            run.records = [job.result() for job in jobs]
+    finally:
+        for reference in references.values():
+            reference.close()
     return run
 
 
-def _probes(tasks: list[Exercise]) -> list[dict]:
-    return [{"grade_id": e.grade_id, "code": e.code} for e in tasks]
+# --------------------------------------------------------------------------- the reference run
+
+# The instructor's run gets more time than a student's: a busy machine must not fail the whole class.
+REFERENCE_TIME_FACTOR = 4.0
+# A student's limits grow with what the reference run took on this machine now (times this factor).
+STUDENT_TIME_FACTOR = 3.0
 
 
-def reference_answers(source: Path, tasks: list[Exercise], seed: int,
-                      config: HomeworkConfig) -> tuple[dict, list[str], Execution]:
-    """Run an instructor notebook and its probes: ({grade_id: answer}, problems, the run).
+@dataclass
+class Reference:
+    """The instructor notebook's run for one seed: the probes' inputs and truths, the reference answers.
 
-    A problem is a probe that did not return, a key of ``COMPARE`` the answer lacks, an
-    answer that is not plain data, or a rule the reference itself fails (a bound, a match
-    fraction). Cells that raise (a "failing version first" cell) are not problems; they
-    are in the run's ``cells``. Grading uses the same seed for the students.
+    While it is open it also measures learners' answers (:meth:`derive`) in the instructor's
+    kernel, where the notebook's own definitions are and no learner code has run.
+    """
+
+    source: Path
+    tasks: list[Exercise]
+    seed: int
+    inputs: dict[str, bytes] = field(default_factory=dict)  # grade_id -> the probe's inputs (.npz)
+    answers: dict[str, dict] = field(default_factory=dict)  # grade_id -> reference answer (+ derived, + truth)
+    derived: dict[str, set] = field(default_factory=dict)  # grade_id -> keys derive() produces
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)  # grade_id -> what probe() returned (before derive)
+    seconds: float = 0.0
+    student_limits: Limits | None = None
+    session: Session | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def derive(self, task: Exercise, answer: Any) -> dict:
+        """``derive(answer, inputs)`` of ``task`` on a learner's answer, in the instructor's kernel.
+
+        Returns:
+            The derived values (``{}`` if the answer is not a dict, the exercise has no
+            ``derive``, or it failed on this answer: the derived keys then count as missing).
+        """
+        if task.derive_code is None or not isinstance(answer, dict) or self.session is None:
+            return {}
+        try:
+            blob = encode(answer)
+        except (TypeError, ValueError, RecursionError):
+            return {}
+        with self.lock:
+            (got,) = self.session.derive([(task.derive_code, blob, self.inputs[task.grade_id])],
+                                         self.session.limits.cell_timeout)
+        return got.value if got.status == "ok" and isinstance(got.value, dict) else {}
+
+    def final(self, task: Exercise, answer: Any) -> Any:
+        """A learner's answer as it is compared: its own keys, except those derive() makes, then derive()'s."""
+        if not isinstance(answer, dict) or task.derive_code is None:
+            return answer
+        own = {k: v for k, v in answer.items() if k not in self.derived.get(task.grade_id, set())}
+        return {**own, **self.derive(task, answer)}
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
+def _reference_limits(limits: Limits) -> Limits:
+    return replace(limits, cell_timeout=limits.cell_timeout * REFERENCE_TIME_FACTOR,
+                   notebook_time=limits.notebook_time * REFERENCE_TIME_FACTOR,
+                   probe_time=limits.probe_time * REFERENCE_TIME_FACTOR)
+
+
+def run_reference(source: Path, tasks: list[Exercise], seed: int, config: HomeworkConfig,
+                  keep_open: bool = False) -> Reference:
+    """Run an instructor notebook for one seed: ``cases``, the notebook, the probes, ``derive``.
+
+    A problem (recorded, not raised) is a ``cases`` or probe that did not return, a key of
+    ``COMPARE`` the answer lacks, an answer that is not plain data, or a rule the reference
+    itself fails (a bound, a match fraction). Cells that raise (a "failing version first"
+    cell) are not problems; a cell that timed out or was killed is a warning as long as the
+    probes still answered (then the cells they need have run). The run gets
+    ``REFERENCE_TIME_FACTOR`` times the configured limits and one retry.
 
     Args:
         source: the instructor notebook.
         tasks: its exercises (:func:`homework_tools.authoring.exercises`).
-        seed: the seed every probe gets.
+        seed: the seed every ``cases`` gets.
         config: limits, mode, sandbox.
+        keep_open: keep the sandbox for :meth:`Reference.derive` (close it with :meth:`Reference.close`).
     """
-    run = execute(source.read_text(encoding="utf-8"), _probes(tasks), seed, config.limits, config.quick,
-                  config.sandbox)
-    answers, problems = {}, []
-    if run.problem:
-        problems.append(f"{source.name}: {run.problem}")
-    for cell in run.cells:  # an error may be a "failing version first" cell; running out of time is not
-        if cell["status"] in ("timeout", "killed", "not run"):
-            problems.append(f"{source.name}: cell {cell['index']} {cell['status']} (raise --timeout or --time-limit, "
-                            "or make the cell faster in quick mode)")
-    for task in tasks:
-        got = run.answers.get(task.grade_id)
-        if got is None or got.status != "ok":
-            status = "did not run" if got is None else f"{got.status} {got.ename}".rstrip()
-            problems.append(f"{task.grade_id}: the probe {status}")
-            continue
-        answers[task.grade_id] = got.value
-        missing = [k for k in task.compare if k not in got.value]
-        if missing or "__not_a_dict__" in got.value:
-            problems.append(f"{task.grade_id}: probe(seed) must return a dict with the keys of COMPARE; "
-                            f"missing {missing or list(task.compare)}")
-            continue
-        unsendable = [k for k, v in got.value.items() if isinstance(v, dict) and set(v) == {"unsendable"}]
-        if unsendable:
-            problems.append(f"{task.grade_id}: keys {unsendable} are not plain data (numbers, strings, lists, "
-                            "dicts, arrays, tensors)")
-        failed = [r.key for r in compare_answers(got.value, got.value, task.compare) if not r.passed]
-        if failed:
-            problems.append(f"{task.grade_id}: the instructor's own answer fails its rules for {failed}")
-    return answers, problems, run
+    reference = _run_reference_once(source, tasks, seed, config, keep_open)
+    if reference.problems and any("time limit" in p or " killed" in p or "not run" in p for p in reference.problems):
+        reference.close()
+        retry = _run_reference_once(source, tasks, seed, config, keep_open)
+        retry.warnings.insert(0, f"{source.name}: the first reference run failed ({reference.problems[0]}); ran it again")
+        reference = retry
+    if not keep_open or not any(t.derive_code for t in tasks) or reference.problems:
+        reference.close()
+    return reference
 
 
-def release_problems(source: Path, tasks: list[Exercise], reference: dict, seed: int,
-                     config: HomeworkConfig) -> list[str]:
-    """Grade the untouched release of ``source`` against its reference answers: every key it passes is a problem.
+def _run_reference_once(source: Path, tasks: list[Exercise], seed: int, config: HomeworkConfig,
+                        keep_open: bool) -> Reference:
+    reference = Reference(source, tasks, seed)
+    limits = _reference_limits(config.limits)
+    began = time.monotonic()
+    session = Session(source.read_text(encoding="utf-8"), limits, config.quick, config.sandbox)
+    reference.session = session
+    try:
+        cases = session.cases(seed, [(t.grade_id, t.cases_code) for t in tasks])
+        truths = {}
+        for task in tasks:
+            got = cases.get(task.grade_id)
+            value = got.value if got is not None and got.status == "ok" else None
+            if not isinstance(value, dict) or not isinstance(value.get("truth"), dict) or "inputs" not in value:
+                status = "did not run" if got is None else f"{got.status} {got.ename}".rstrip()
+                reference.problems.append(f"{task.grade_id}: cases(seed) {status}" if status != "ok" else
+                                          f"{task.grade_id}: cases(seed) must return (inputs, truth) with a dict truth")
+                continue
+            reference.inputs[task.grade_id] = encode({"inputs": value["inputs"]})
+            truths[task.grade_id] = value["truth"]
+        reference.cells, _ = session.run_notebook()
+        ready = [t for t in tasks if t.grade_id in reference.inputs]
+        got_answers = session.probes([(t.grade_id, t.probe_code, reference.inputs[t.grade_id]) for t in ready]) \
+            if ready and not session.problem else {}
+        if session.problem:
+            reference.problems.append(f"{source.name}: {session.problem}")
+        for cell in reference.cells:  # an error may be a "failing version first" cell; running out of time is not
+            if cell["status"] in ("timeout", "killed", "not run"):
+                reference.warnings.append(f"{source.name}: cell {cell['index']} {cell['status']} (raise --timeout or "
+                                          "--time-limit, make the cell faster in quick mode, or tag it grader-skip "
+                                          "if no exercise needs it)")
+        for task in ready:
+            _check_reference_answer(reference, task, got_answers.get(task.grade_id), truths[task.grade_id])
+        if reference.problems:  # the probes did not all answer: a cell they need may be what went wrong
+            reference.problems += [w for w in reference.warnings if " cell " in w]
+        reference.seconds = time.monotonic() - began
+        reference.student_limits = _student_limits(config.limits, reference)
+    except BaseException:
+        reference.close()
+        raise
+    return reference
+
+
+def _check_reference_answer(reference: Reference, task: Exercise, got: Any, truth: dict) -> None:
+    if got is None or got.status != "ok":
+        status = "did not run" if got is None else f"{got.status} {got.ename}".rstrip()
+        reference.problems.append(f"{task.grade_id}: the probe {status}")
+        return
+    answer = got.value
+    if not isinstance(answer, dict) or "__not_a_dict__" in answer:
+        reference.problems.append(f"{task.grade_id}: probe(inputs) must return a dict")
+        return
+    reference.raw[task.grade_id] = answer
+    if task.derive_code is not None:
+        derived = reference.derive(task, answer)
+        if not derived:
+            reference.problems.append(f"{task.grade_id}: derive(answer, inputs) failed on the instructor's own answer")
+            return
+        reference.derived[task.grade_id] = set(derived)
+        answer = {**answer, **derived}
+    clash = sorted(set(truth) & set(answer))
+    if clash:
+        reference.problems.append(f"{task.grade_id}: the truth's keys {clash} are also answer keys; rename them")
+    answer = {**answer, **truth}
+    reference.answers[task.grade_id] = answer
+    missing = [k for k in task.compare if k not in answer]
+    if missing:
+        reference.problems.append(f"{task.grade_id}: the answer (probe, derive, truth) lacks the COMPARE keys {missing}")
+        return
+    unsendable = [k for k, v in answer.items() if isinstance(v, dict) and set(v) == {"unsendable"}]
+    if unsendable:
+        reference.problems.append(f"{task.grade_id}: keys {unsendable} are not plain data (numbers, strings, lists, "
+                                  "dicts, arrays, tensors)")
+    failed = [r.key for r in compare_answers(answer, answer, task.compare) if not r.passed]
+    if failed:
+        reference.problems.append(f"{task.grade_id}: the instructor's own answer fails its rules for {failed}")
+
+
+def _student_limits(limits: Limits, reference: Reference) -> Limits:
+    """A student's limits: the configured ones, raised where the reference run shows this machine is slow now."""
+    slowest = max((c.get("seconds", 0.0) for c in reference.cells), default=0.0)
+    total = sum(c.get("seconds", 0.0) for c in reference.cells)
+    return replace(limits, cell_timeout=max(limits.cell_timeout, STUDENT_TIME_FACTOR * slowest),
+                   notebook_time=max(limits.notebook_time, STUDENT_TIME_FACTOR * total))
+
+
+def release_problems(source: Path, tasks: list[Exercise], reference: Reference, config: HomeworkConfig) -> list[str]:
+    """Grade the untouched release of ``source`` against its reference: every key it passes is a problem.
 
     In the release each solution raises ``NotImplementedError``; a scored key that still equals
     the reference (e.g. "the input was left unchanged") would give points for doing nothing.
@@ -334,54 +492,62 @@ def release_problems(source: Path, tasks: list[Exercise], reference: dict, seed:
     Args:
         source: the instructor notebook.
         tasks: its exercises.
-        reference: ``{grade_id: answer}`` from :func:`reference_answers` with the same seed.
-        seed: the seed every probe gets.
+        reference: its reference run with the same seed (:func:`run_reference`, kept open if
+            an exercise has ``derive``).
         config: limits, mode, sandbox.
     """
     with tempfile.TemporaryDirectory(prefix="homework-release-check-") as tmp:
         (released,) = release([source], HomeworkConfig(Path(tmp) / "course"))
         text = released.read_text(encoding="utf-8")
-    run = execute(text, _probes(tasks), seed, config.limits, config.quick, config.sandbox)
+    run = execute(text, _probes(tasks, reference), reference.student_limits or config.limits, config.quick,
+                  config.sandbox)
     problems = []
     for task in tasks:
-        if task.grade_id not in reference:
+        if task.grade_id not in reference.answers:
             continue
         got = run.answers.get(task.grade_id)
-        value = got.value if got is not None and got.status == "ok" else None
-        passed = [r.key for r in compare_answers(value, reference[task.grade_id], task.compare) if r.passed]
+        value = reference.final(task, got.value) if got is not None and got.status == "ok" else None
+        passed = [r.key for r in compare_answers(value, reference.answers[task.grade_id], task.compare) if r.passed]
         if passed:
             problems.append(f"{task.grade_id}: the untouched release (its solutions raise NotImplementedError) "
                             f"passes {passed}: a scored key must fail when the learner's code does not run")
     return problems
 
 
-def _reference(source: Path, tasks: list[Exercise], seed: int, config: HomeworkConfig) -> dict:
-    answers, problems, _ = reference_answers(source, tasks, seed, config)
-    if problems:
-        raise RuntimeError(f"the reference answers of {source.name} (seed {seed}) are unusable; check them with "
-                           f"`python tools/homework.py answers {source}`:\n  " + "\n  ".join(problems))
-    return answers
+def _probes(tasks: list[Exercise], reference: Reference) -> list[tuple[str, str, bytes]]:
+    return [(t.grade_id, t.probe_code, reference.inputs[t.grade_id]) for t in tasks if t.grade_id in reference.inputs]
 
 
-def _grade_one(sub: Submission, tasks: list[Exercise], reference: dict, seed: int,
-               config: HomeworkConfig) -> dict:
-    """Grade one submission; a record (plain data) for the score files and the feedback."""
+def _grade_one(sub: Submission, reference: Reference, config: HomeworkConfig) -> dict:
+    """Grade one submission; a record (plain data) for the score files and the feedback.
+
+    Whatever goes wrong with this one submission (its file, its sandbox, its answers) ends up
+    in its record; it never stops the grading of the others.
+    """
     record: dict[str, Any] = {"student": sub.student, "assignment": sub.assignment, "file": sub.relative,
                               "matched": sub.how, "problem": "", "cells": [], "exercises": []}
     try:
         text = read_submission(sub.path)
-        run = execute(text, _probes(tasks), seed, config.limits, config.quick, config.sandbox)
+        run = execute(text, _probes(reference.tasks, reference), reference.student_limits or config.limits,
+                      config.quick, config.sandbox)
     except ValueError as err:  # not UTF-8: nothing to run
         run = Execution(problem=f"the file {err}")
+    except Exception as err:  # the sandbox could not even start for this one: say so, go on with the others
+        run = Execution(problem=f"could not be run ({type(err).__name__}: {err})")
     record.update(problem=run.problem, cells=run.cells, seconds=round(run.seconds, 1), notebook=run.notebook)
-    for task in tasks:
+    for task in reference.tasks:
         got = run.answers.get(task.grade_id)
-        if got is not None and got.status == "ok":
-            results = compare_answers(got.value, reference[task.grade_id], task.compare)
-            status = "ok"
-        else:
-            results = compare_answers(None, reference[task.grade_id], task.compare)
-            status = "not run" if got is None else f"{got.status} {got.ename}".rstrip()
+        try:
+            if got is not None and got.status == "ok":
+                results = compare_answers(reference.final(task, got.value), reference.answers[task.grade_id],
+                                          task.compare)
+                status = "ok"
+            else:
+                results = compare_answers(None, reference.answers[task.grade_id], task.compare)
+                status = "not run" if got is None else f"{got.status} {got.ename}".rstrip()
+        except Exception as err:  # comparing this answer went wrong: it scores 0, the batch goes on
+            results = compare_answers(None, reference.answers[task.grade_id], task.compare)
+            status = f"not comparable ({type(err).__name__})"
         record["exercises"].append({
             "grade_id": task.grade_id, "points": exercise_score(results, task.points), "max_points": task.points,
             "status": status, "passed": sum(r.passed for r in results), "checks": len(results),

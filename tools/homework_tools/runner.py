@@ -1,23 +1,39 @@
-"""Runs inside a grading sandbox: execute one notebook with nbclient, then the grading probes.
+"""Runs inside a grading sandbox: execute one notebook with nbclient, then what the grader asks.
 
 This file is run as a script (``python runner.py``) by :mod:`homework_tools.sandbox`, inside
-the sandbox, and imports nothing from the course or the grader. It talks to the grader
-only through its stdin and stdout, in frames (8-byte big-endian length, then the bytes)::
+the sandbox (as its PID 1 where bubblewrap allows: it then reaps orphans, no process of the
+submission can signal it or read its file descriptors, and it kills every other process
+before it ends). It imports nothing from the course or the grader; the code it runs inside
+kernels comes from :mod:`homework_tools.kernel`, loaded by path after the notebook's cells.
+It talks to the grader only through its stdin and stdout, in frames (8-byte big-endian
+length, then the bytes). First the job::
 
-    in  1  JSON job: {"notebook": "<.ipynb text>", "cell_timeout": s, "notebook_time": s,
-                      "probe_time": s, "output_limit": bytes, "answer_limit": bytes}
-    out 1  JSON: {"cells": [{"index", "status", "ename"}], "notebook": "<executed .ipynb>"}
-    in  2  JSON: {"seed": int, "probes": [{"grade_id": "...", "code": "<hidden section>"}]}
-    out 2  JSON: {"answers": {grade_id: {"status": "ok" | "error" | "timeout" | "died" |
-                  "not run" | "too large", "ename": ...}}, "sent": [grade_id, ...]}
-    out *  one frame per grade_id in "sent": the .npz bytes of that probe's answer
+    in   JSON {"notebook": "<.ipynb text>", "cell_timeout": s, "notebook_time": s, "probe_time": s,
+               "output_limit": bytes, "answer_limit": bytes, "skip_tag": "grader-skip"}
 
-The executed notebook goes out *before* the probes come in, so nothing the submission
-does after seeing them can reach the instructor's or the student's copy of it. Cell
-statuses: ``ok``, ``error`` (with the exception's name), ``timeout`` (interrupted),
-``killed`` (a hang that ignored the interrupt, or a crash: the kernel is restarted, the
-cells before it re-run and the notebook goes on after it), ``not run`` (time is up).
-Everything the runner says is untrusted by the grader: it is the submission's sandbox.
+then requests, each answered before the next is read:
+
+    in   {"op": "cases", "seed": int, "exercises": [{"grade_id", "code"}]}
+    out  {"answers": {grade_id: status}, "sent": [grade_id, ...]} + one .npz frame per sent id
+         (``{"inputs": ..., "truth": ...}`` from ``cases(seed)``; only for the instructor's run)
+    in   {"op": "notebook"}
+    out  {"cells": [{"index", "status", "ename", "seconds"}], "notebook": "<executed .ipynb>"}
+    in   {"op": "probes", "probes": [{"grade_id", "code"}]} + one .npz frame per probe
+         (``{"inputs": ...}``: what ``cases`` drew)
+    out  {"answers": {...}, "sent": [...]} + one .npz frame per sent id (``probe(inputs)``)
+    in   {"op": "derive", "items": [{"grade_id", "code"}]} + two .npz frames per item (an answer,
+         its inputs)                                        (only for the instructor's run)
+    out  {"answers": {"0": status, ...}, "sent": ["0", ...]} + frames (``derive(answer, inputs)``)
+    in   {"op": "close"} (or end of input)
+
+The executed notebook goes out before the probes come in, so nothing the submission does
+after seeing them can reach the instructor's or the student's copy of it. Probes see only
+their inputs: the seed, the truths, the rules and the reference answers never enter a
+student's sandbox. Cell statuses: ``ok``, ``error`` (with the exception's name), ``timeout``
+(interrupted), ``killed`` (a hang that ignored the interrupt, or a crash: the kernel is
+restarted, the cells before it re-run and the notebook goes on after it), ``skipped`` (tagged
+for the grader to skip: no exercise needs it), ``not run`` (time is up). Everything the runner
+says is untrusted by the grader: it is the submission's sandbox.
 """
 
 from __future__ import annotations
@@ -26,10 +42,13 @@ import copy
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import nbformat
@@ -38,79 +57,48 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 
 INTERRUPT_GRACE = 5.0  # seconds a kernel gets to answer after an interrupt before it is killed
+KERNEL_TOOLS = Path(__file__).resolve().with_name("kernel.py")
 
-# Defined in the kernel after the notebook ran, before the probes (notebooks/AUTHORING.md).
-KERNEL_PRELUDE = r'''
-def attempt(f, *args, **kwargs):
-    """Return f(*args, **kwargs), or {"raised": "<ExceptionName>"} if it raised."""
-    try:
-        return f(*args, **kwargs)
-    except (Exception, SystemExit) as err:  # KeyboardInterrupt (the grader's timeout) goes on
-        return {"raised": type(err).__name__}
+# Defined in the kernel before each request: a fresh copy of homework_tools/kernel.py, loaded by path.
+PRELUDE = r'''
+def _homework_load_tools(path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_homework_kernel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+_homework_kernel = _homework_load_tools({path!r})
+del _homework_load_tools
+'''
 
+# A probe runs in a copy of the notebook's namespace (the learner's names, none of the probe's left behind).
+PROBE = r'''
+_homework_ns = dict(globals())
+_homework_ns.update(attempt=_homework_kernel.attempt, forbidden=_homework_kernel.forbidden,
+                    export_module=_homework_kernel.export_module)
+exec(compile({code!r}, "<probe>", "exec"), _homework_ns)
+_homework_kernel.save(_homework_ns["probe"](_homework_kernel.load({inputs!r})["inputs"]), {out!r})
+del _homework_ns
+'''
 
-def _homework_save(answer, path):
-    """Write a probe's answer as .npz: "__tree__" (JSON) plus one entry per array."""
-    import json as _json
-    import sys as _sys
+# cases and derive are trusted code (the instructor's); they get a fresh namespace, derive the notebook's too.
+CASES = r'''
+_homework_ns = {{"attempt": _homework_kernel.attempt}}
+exec(compile({code!r}, "<cases>", "exec"), _homework_ns)
+_homework_out = _homework_ns["cases"]({seed})
+if not (isinstance(_homework_out, tuple) and len(_homework_out) == 2):
+    raise TypeError("cases(seed) must return a pair (inputs, truth)")
+_homework_kernel.save({{"inputs": _homework_out[0], "truth": _homework_out[1]}}, {out!r})
+del _homework_ns, _homework_out
+'''
 
-    import numpy as _np
-
-    arrays = {}
-
-    def plain(v, depth=0):
-        if depth > 64:
-            raise TypeError("nested too deeply")
-        if v is None or type(v) in (bool, int, float, str):
-            return v
-        if isinstance(v, bool):
-            return bool(v)
-        if isinstance(v, int):
-            return int(v)
-        if isinstance(v, float):
-            return float(v)
-        if isinstance(v, str):
-            return str(v)
-        if isinstance(v, _np.generic) and not isinstance(v, _np.ndarray):
-            return plain(v.item(), depth + 1)
-        torch = _sys.modules.get("torch")
-        if torch is not None and isinstance(v, torch.Tensor):
-            t = v.detach().cpu()
-            if t.is_sparse:
-                t = t.to_dense()
-            try:
-                v = t.numpy()
-            except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
-                v = t.float().numpy()
-        if isinstance(v, _np.ndarray):
-            if v.dtype.hasobject or v.dtype.kind not in "biufcUS":
-                raise TypeError(f"cannot send an array of dtype {v.dtype}")
-            name = f"a{len(arrays)}"
-            arrays[name] = _np.ascontiguousarray(v)
-            return {"__ndarray__": name}
-        if isinstance(v, (list, tuple)):
-            return [plain(x, depth + 1) for x in v]
-        if isinstance(v, dict):
-            if any(not isinstance(k, str) for k in v):
-                raise TypeError("dict keys must be strings")
-            if set(v) == {"__ndarray__"}:
-                raise TypeError("a dict whose only key is '__ndarray__'")
-            return {str(k): plain(x, depth + 1) for k, x in v.items()}
-        raise TypeError(f"cannot send a {type(v).__name__}")
-
-    if not isinstance(answer, dict):
-        tree = {"__not_a_dict__": type(answer).__name__}
-    else:
-        tree = {}
-        for key, value in answer.items():
-            if not isinstance(key, str):
-                continue
-            try:
-                tree[str(key)] = plain(value)
-            except Exception:  # whatever the value does when converted, only this key is lost
-                tree[str(key)] = {"unsendable": type(value).__name__}
-    arrays["__tree__"] = _np.frombuffer(_json.dumps(tree).encode("utf-8"), dtype=_np.uint8)
-    _np.savez(path, **arrays)
+DERIVE = r'''
+_homework_ns = dict(globals())
+_homework_ns.update(attempt=_homework_kernel.attempt, rebuild_module=_homework_kernel.rebuild_module)
+exec(compile({code!r}, "<derive>", "exec"), _homework_ns)
+_homework_kernel.save(_homework_ns["derive"](_homework_kernel.load({answer!r}),
+                                             _homework_kernel.load({inputs!r})["inputs"]), {out!r})
+del _homework_ns
 '''
 
 
@@ -133,6 +121,55 @@ def receive(channel: BinaryIO) -> bytes:
     if len(data) < size:
         raise EOFError("the grader closed the pipe mid-frame")
     return data
+
+
+# --------------------------------------------------------------------------- PID 1
+
+class Reaper:
+    """As PID 1 of the sandbox: reap orphaned processes (not the kernels, whose managers wait for them)."""
+
+    def __init__(self) -> None:
+        self.protected: set[int] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        if os.getpid() == 1:
+            self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.5):
+            for pid in _zombie_children():
+                if pid not in self.protected:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+
+
+def _zombie_children() -> list[int]:
+    """Zombie processes whose parent is this process (read from /proc)."""
+    found, me = [], os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[0] == "Z" and fields[1] == str(me):
+            found.append(int(entry))
+    return found
+
+
+def _kill_everyone_else() -> None:
+    """As PID 1 of the sandbox's PID namespace: SIGKILL every other process in it."""
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- execution
@@ -169,9 +206,12 @@ class _CappedClient(NotebookClient):
 class Runner:
     """One kernel executing one notebook, restarted (and replayed) when a cell kills or hangs it."""
 
-    def __init__(self, nb: Any, job: dict) -> None:
+    def __init__(self, nb: Any, job: dict, folder: str, reaper: Reaper) -> None:
         self.nb = nb
+        self.folder = folder  # private files: inputs and answers of probes
+        self.reaper = reaper
         self.cell_timeout = float(job["cell_timeout"])
+        self.skip_tag = str(job.get("skip_tag") or "")
         self.client = _CappedClient(nb, int(job["output_limit"]), timeout=self.cell_timeout, kernel_name="python3",
                                     allow_errors=True, interrupt_on_timeout=False, record_timing=False,
                                     store_widget_state=True, shutdown_kernel="immediate", startup_timeout=120,
@@ -182,7 +222,8 @@ class Runner:
         self.reply: dict = {}  # content of the last execute_reply
         self.skip: set[int] = set()  # cells that killed or hung the kernel: not replayed
         self.done: list[int] = []  # cells of the notebook executed so far, in order
-        self.prelude = False
+        self.started = False
+        self.files = 0
 
     def start(self) -> None:
         """Start a fresh kernel whose stdin/stdout/stderr lead nowhere (not to the grader's pipe)."""
@@ -191,7 +232,10 @@ class Runner:
         c.start_new_kernel(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            cwd=os.getcwd())
         c.start_new_kernel_client()
-        self.prelude = False
+        process = getattr(getattr(c.km, "provisioner", None), "process", None)
+        if process is not None:
+            self.reaper.protected.add(process.pid)
+        self.started = True
 
     def stop(self) -> None:
         """Kill the kernel (no polite shutdown: it may ignore one)."""
@@ -269,45 +313,58 @@ class Runner:
                 return True
         return False
 
+    def skipped(self, cell: Any) -> bool:
+        """Whether a cell carries the tag that tells the grader no exercise needs it."""
+        tags = cell.get("metadata", {}).get("tags", [])
+        return bool(self.skip_tag) and isinstance(tags, list) and self.skip_tag in tags
+
     def run_notebook(self, seconds: float) -> list[dict]:
         """Execute every code cell in order within ``seconds``; one status dict per code cell."""
+        if not self.started:
+            self.start()
         deadline = time.monotonic() + seconds
         statuses = []
         alive = True
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
                 continue
+            if self.skipped(cell):
+                statuses.append({"index": index, "status": "skipped", "ename": "", "seconds": 0.0})
+                continue
             cell.outputs, cell.execution_count = [], None
             left = deadline - time.monotonic()
             if not alive or left <= 1:
-                statuses.append({"index": index, "status": "not run", "ename": ""})
+                statuses.append({"index": index, "status": "not run", "ename": "", "seconds": 0.0})
                 continue
+            began = time.monotonic()
             status, ename = self._execute(cell, index, min(self.cell_timeout, left))
+            took = round(time.monotonic() - began, 2)
             self.done.append(index)
             if status == "killed":
                 self.skip.add(index)
                 alive = self.restart(deadline)
-            statuses.append({"index": index, "status": status, "ename": ename})
+            statuses.append({"index": index, "status": status, "ename": ename, "seconds": took})
         return statuses
 
-    def run_probes(self, probes: list[dict], seed: int, seconds: float, folder: str,
-                   answer_limit: int) -> tuple[dict, list[tuple[str, bytes]]]:
-        """Run each probe in the kernel; (status per grade_id, [(grade_id, npz bytes)])."""
+    def _path(self, what: str) -> str:
+        self.files += 1
+        return os.path.join(self.folder, f"{what}{self.files}.npz")
+
+    def run_code(self, jobs: list[tuple[str, str, str]], seconds: float,
+                 answer_limit: int) -> tuple[dict, list[tuple[str, bytes]]]:
+        """Run ``(key, code, answer path)`` jobs in the kernel: (status per key, [(key, .npz bytes)])."""
+        if not self.started:
+            self.start()
         deadline = time.monotonic() + seconds
         answers: dict[str, dict] = {}
         blobs: list[tuple[str, bytes]] = []
         alive = True
-        for number, probe in enumerate(probes):
-            grade_id = str(probe["grade_id"])
+        for key, code, path in jobs:
             left = deadline - time.monotonic()
             if not alive or left <= 1:
-                answers[grade_id] = {"status": "not run", "ename": ""}
+                answers[key] = {"status": "not run", "ename": ""}
                 continue
-            if not self.prelude:
-                self._scratch(KERNEL_PRELUDE, min(self.cell_timeout, left))
-                self.prelude = True
-            path = os.path.join(folder, f"answer{number}.npz")
-            code = f"{probe['code']}\n_homework_save(probe({int(seed)}), {path!r})\n"
+            self._scratch(PRELUDE.format(path=str(KERNEL_TOOLS_INSIDE)), min(self.cell_timeout, left))
             status, ename = self._scratch(code, min(self.cell_timeout, deadline - time.monotonic()))
             if status == "killed":
                 alive = self.restart(deadline)
@@ -318,15 +375,18 @@ class Runner:
                         status, ename = "too large", ""
                     else:
                         with open(path, "rb") as f:
-                            blobs.append((grade_id, f.read(answer_limit + 1)))
+                            blobs.append((key, f.read(answer_limit + 1)))
                 except OSError:
                     status, ename = "error", "NoAnswer"
-            answers[grade_id] = {"status": status, "ename": ename}
+            answers[key] = {"status": status, "ename": ename}
         return answers, blobs
 
 
+KERNEL_TOOLS_INSIDE = KERNEL_TOOLS  # where kernels find kernel.py (the same file, mounted beside this one)
+
+
 def _not_dumpable() -> None:
-    """Keep other processes of the sandbox (the submission's) out of this one's /proc/<pid>/fd."""
+    """Keep other processes of the sandbox (the submission's) out of this one's /proc/<pid>/fd and memory."""
     try:
         import ctypes
 
@@ -335,14 +395,15 @@ def _not_dumpable() -> None:
         pass
 
 
-def main() -> int:
-    """Serve one grading job over stdin/stdout (see the module docstring)."""
-    _not_dumpable()
-    out = os.fdopen(os.dup(1), "wb")  # private copies, not inherited by the kernel
-    inp = os.fdopen(os.dup(0), "rb")
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(null, 1)  # a stray print (ours or a library's) cannot corrupt the frames
+def _write_input(folder: str, name: str, blob: bytes) -> str:
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        f.write(blob)
+    return path
+
+
+def serve(inp: BinaryIO, out: BinaryIO, reaper: Reaper) -> int:
+    """Serve one grading job over the two pipes (see the module docstring)."""
     job = json.loads(receive(inp))
     try:
         nb = nbformat.reads(job["notebook"], as_version=4)
@@ -350,30 +411,76 @@ def main() -> int:
         send(out, json.dumps({"error": f"not a readable notebook: {type(err).__name__}"}).encode())
         return 0
     work = tempfile.mkdtemp(prefix="work-")  # under TMPDIR: the sandbox's /tmp, or the grader's scratch folder
-    folders = [work]
+    folder = tempfile.mkdtemp(prefix="answers-")
+    os.chmod(folder, 0o700)
     os.chdir(work)
-    runner = Runner(nb, job)
+    runner = Runner(nb, job, folder, reaper)
+    limit = int(job["answer_limit"])
+    probe_time = float(job["probe_time"])
     try:
-        runner.start()
-        statuses = runner.run_notebook(float(job["notebook_time"]))
-        executed = copy.deepcopy(nb)
-        send(out, json.dumps({"cells": statuses, "notebook": nbformat.writes(executed)}).encode())
-        request = json.loads(receive(inp))
-        if not request.get("probes"):
-            return 0
-        folder = tempfile.mkdtemp(prefix="answers-")
-        folders.append(folder)
-        answers, blobs = runner.run_probes(request["probes"], int(request["seed"]), float(job["probe_time"]),
-                                           folder, int(job["answer_limit"]))
-        send(out, json.dumps({"answers": answers, "sent": [g for g, _ in blobs]}).encode())
-        for _, blob in blobs:
-            send(out, blob)
-        return 0
+        while True:
+            try:
+                request = json.loads(receive(inp))
+            except EOFError:
+                return 0
+            op = request.get("op") if isinstance(request, dict) else None
+            if op == "notebook":
+                statuses = runner.run_notebook(float(job["notebook_time"]))
+                send(out, json.dumps({"cells": statuses, "notebook": nbformat.writes(copy.deepcopy(nb))}).encode())
+            elif op == "cases":
+                jobs = []
+                for item in request["exercises"]:
+                    path = runner._path("cases")
+                    jobs.append((str(item["grade_id"]), CASES.format(code=str(item["code"]), seed=int(request["seed"]),
+                                                                     out=path), path))
+                _reply(out, *runner.run_code(jobs, probe_time, limit))
+            elif op == "probes":
+                jobs = []
+                for item in request["probes"]:
+                    inputs = _write_input(folder, f"in{len(jobs)}.npz", receive(inp))
+                    path = runner._path("probe")
+                    jobs.append((str(item["grade_id"]), PROBE.format(code=str(item["code"]), inputs=inputs, out=path),
+                                 path))
+                _reply(out, *runner.run_code(jobs, probe_time, limit))
+            elif op == "derive":
+                jobs = []
+                for number, item in enumerate(request["items"]):
+                    answer = _write_input(folder, f"answer{number}.npz", receive(inp))
+                    inputs = _write_input(folder, f"inputs{number}.npz", receive(inp))
+                    path = runner._path("derive")
+                    jobs.append((str(number), DERIVE.format(code=str(item["code"]), answer=answer, inputs=inputs,
+                                                            out=path), path))
+                _reply(out, *runner.run_code(jobs, float(request.get("seconds", probe_time)), limit))
+            else:
+                return 0
     finally:
         runner.stop()
+        _kill_everyone_else()
         os.chdir("/")
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+        for path in (work, folder):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _reply(out: BinaryIO, answers: dict, blobs: list[tuple[str, bytes]]) -> None:
+    send(out, json.dumps({"answers": answers, "sent": [key for key, _ in blobs]}).encode())
+    for _, blob in blobs:
+        send(out, blob)
+
+
+def main() -> int:
+    """Serve one grading job over stdin/stdout (see the module docstring)."""
+    global KERNEL_TOOLS_INSIDE
+    _not_dumpable()
+    if len(sys.argv) > 1:  # inside the sandbox kernel.py is mounted at a path of its own
+        KERNEL_TOOLS_INSIDE = Path(sys.argv[1])
+    reaper = Reaper()
+    reaper.start()
+    out = os.fdopen(os.dup(1), "wb")  # private copies, not inherited by the kernel
+    inp = os.fdopen(os.dup(0), "rb")
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)  # a stray print (ours or a library's) cannot corrupt the frames
+    return serve(inp, out, reaper)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,17 @@ subtree), a cgroup bounding the memory and the number of processes of the whole 
   the course cache (``CONVNETS_CACHE``), gone when the sandbox ends;
 * limits: wall time per cell, for the whole notebook and for the probes; memory; processes;
   file size; open files; kept output bytes; answer bytes;
-* every process of the submission dies with the sandbox (a PID namespace whose first process
-  is killed at the end; ``--die-with-parent`` if the grader itself dies).
+* every process of the submission dies with the sandbox: the runner is the PID namespace's
+  first process (``--as-pid-1``: no process of the submission can signal it or open its
+  pipes, it reaps orphans and kills every other process before it ends), and the
+  namespace goes with it; ``--die-with-parent`` if the grader itself dies.
 
 The notebook goes in and the results come out through the runner's stdin/stdout
 (:mod:`homework_tools.runner`): the submission is never mounted, so a symlink in it cannot
-reach anything. The grader reads what comes out as data with sizes bounded (JSON, and
-``.npz`` with ``allow_pickle=False`` in :mod:`homework_tools.compare`).
+reach anything. A :class:`Session` keeps one sandbox open for several requests (the
+instructor's reference run serves ``cases`` and ``derive`` while students are graded);
+:func:`execute` is a student's whole run. The grader reads what comes out as data with
+sizes bounded (JSON, and ``.npz`` with ``allow_pickle=False`` in :mod:`homework_tools.compare`).
 
 ``sandboxed=False`` runs the same runner as a plain subprocess (same limits where
 ``prlimit`` allows, a cleared environment, a temporary working folder) but with the
@@ -47,9 +51,11 @@ from .compare import AnswerError, decode_answer
 from .config import ROOT, GiB, Limits, MiB
 
 RUNNER = Path(__file__).resolve().with_name("runner.py")
+KERNEL_TOOLS = Path(__file__).resolve().with_name("kernel.py")
 INSIDE_COURSE = "/course"  # where course_utils/ and data/ appear inside the sandbox
-INSIDE_RUNNER = "/grader/runner.py"
-_STATUSES = {"ok", "error", "timeout", "killed", "not run", "too large", "died"}
+INSIDE_RUNNER, INSIDE_KERNEL_TOOLS = "/grader/runner.py", "/grader/kernel.py"
+SKIP_TAG = "grader-skip"  # a lesson cell no exercise needs: graded runs skip it (notebooks/AUTHORING.md)
+_STATUSES = {"ok", "error", "timeout", "killed", "not run", "too large", "died", "skipped"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
 # folders of the submission's private space (the sandbox's /tmp, or the scratch folder without it)
 _FOLDERS = ("home", "tmp", "cache", "jupyter", "ipython", "matplotlib")
@@ -61,7 +67,7 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass
 class ProbeAnswer:
-    """What one probe gave: a status and, when ``status == "ok"``, the decoded answer."""
+    """What one probe (or ``cases``, or ``derive``) gave: a status and, when ``status == "ok"``, the answer."""
 
     status: str  # ok, error, timeout, killed, not run, too large, unreadable
     ename: str = ""  # the exception's name when status is "error"
@@ -72,7 +78,7 @@ class ProbeAnswer:
 class Execution:
     """Everything that came out of one sandbox (all of it untrusted data)."""
 
-    cells: list[dict] = field(default_factory=list)  # {"index", "status", "ename"} per code cell
+    cells: list[dict] = field(default_factory=list)  # {"index", "status", "ename", "seconds"} per code cell
     notebook: str | None = None  # the executed notebook (.ipynb text), None if none came out
     answers: dict[str, ProbeAnswer] = field(default_factory=dict)
     problem: str = ""  # what went wrong with the sandbox as a whole ("" if nothing)
@@ -257,7 +263,7 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
     python = Path(sys.executable)
     prefixes = sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), python.resolve().parent.parent})
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv", "--as-pid-1"]
     if _bwrap_disables_userns():  # no nested namespaces: mounts stay read-only for good
         args.append("--disable-userns")
     # the private /tmp first: a course (and its .venv) cloned under /tmp is then bound on top of it, not hidden
@@ -273,12 +279,12 @@ def bwrap_command(limits: Limits, quick: bool, course_root: Path = ROOT) -> list
         args += ["--symlink", str(Path(sys.prefix).resolve()), str(Path(sys.prefix))]
     args += ["--ro-bind", str(course_root / "course_utils"), f"{INSIDE_COURSE}/course_utils",
              "--ro-bind", str(course_root / "data"), f"{INSIDE_COURSE}/data",
-             "--ro-bind", str(RUNNER), INSIDE_RUNNER]
+             "--ro-bind", str(RUNNER), INSIDE_RUNNER, "--ro-bind", str(KERNEL_TOOLS), INSIDE_KERNEL_TOOLS]
     for key, value in _environment(limits, quick, INSIDE_COURSE, "/tmp").items():
         args += ["--setenv", key, value]
     for folder in _FOLDERS:
         args += ["--dir", f"/tmp/{folder}"]
-    return args + ["--chdir", "/tmp", "--", str(python), INSIDE_RUNNER]
+    return args + ["--chdir", "/tmp", "--", str(python), INSIDE_RUNNER, INSIDE_KERNEL_TOOLS]
 
 
 # --------------------------------------------------------------------------- running
@@ -310,26 +316,228 @@ def _write_frame(stream: IO[bytes], payload: bytes) -> None:
     stream.flush()
 
 
+
 def _clean_cells(raw: Any) -> list[dict]:
-    """Cell statuses from the sandbox, reduced to known words and identifier-like names."""
+    """Cell statuses from the sandbox, reduced to known words, identifier-like names and numbers."""
     cells = []
     for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("index"), int):
+        if not isinstance(item, dict) or type(item.get("index")) is not int:
             continue
         status = item.get("status") if item.get("status") in _STATUSES else "error"
         ename = item.get("ename") if isinstance(item.get("ename"), str) and _NAME.match(item.get("ename", "")) else ""
-        cells.append({"index": item["index"], "status": status, "ename": ename})
+        seconds = item.get("seconds")
+        seconds = float(seconds) if type(seconds) in (int, float) and 0 <= seconds < 1e7 else 0.0
+        cells.append({"index": item["index"], "status": status, "ename": ename, "seconds": seconds})
     return cells
 
 
-def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick: bool = True,
-            sandboxed: bool = True, course_root: Path = ROOT) -> Execution:
-    """Execute a notebook, then its probes, in a fresh sandbox and bring back plain data.
+class Session:
+    """One sandbox running :mod:`homework_tools.runner` for one notebook; requests are answered in turn.
+
+    A student's submission gets :meth:`run_notebook` then :meth:`probes`; the instructor's
+    reference run also :meth:`cases` (first) and :meth:`derive` (while students are graded,
+    the session stays open). Nothing a session returns is trusted: statuses are reduced to
+    known words, answers decoded with :func:`homework_tools.compare.decode_answer`. A problem
+    with the sandbox as a whole (it died, sent garbage, ran out of time) is recorded in
+    :attr:`problem` and every later request answers "not run"; nothing is raised.
 
     Args:
         notebook: the notebook's text (.ipynb JSON); never mounted, sent through a pipe.
-        probes: ``[{"grade_id": ..., "code": hidden section}]``, run after the notebook.
-        seed: the seed every probe gets.
+        limits: times and sizes.
+        quick: quick mode (``CONVNETS_QUICK=1``).
+        sandboxed: False runs without bubblewrap (only for trusted code).
+        course_root: the repository whose ``course_utils/`` and ``data/`` the notebook uses.
+
+    Raises:
+        SandboxUnavailable: ``sandboxed`` and bubblewrap does not work here.
+    """
+
+    def __init__(self, notebook: str, limits: Limits, quick: bool = True, sandboxed: bool = True,
+                 course_root: Path = ROOT) -> None:
+        self.limits = limits
+        self.problem = ""
+        self.started = time.monotonic()
+        self._notebook = notebook
+        self._tail = bytearray()
+        self._scratch: str | None = None
+        if sandboxed:
+            check_sandbox()
+        self._group = _Cgroup.create(limits.memory, limits.processes)
+        if sandboxed:
+            command = _prlimit(limits, self._group is not None) + bwrap_command(limits, quick, course_root)
+            env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
+        else:
+            self._scratch = tempfile.mkdtemp(prefix="homework-unsandboxed-")
+            try:
+                for folder in (*_FOLDERS, "work"):
+                    os.makedirs(os.path.join(self._scratch, folder))
+            except OSError:
+                remove_tree(self._scratch)
+                raise
+            env = _environment(limits, quick, str(course_root), self._scratch)
+            command = _prlimit(limits, self._group is not None) + [sys.executable, str(RUNNER), str(KERNEL_TOOLS)]
+            cwd = os.path.join(self._scratch, "work")
+        if self._group is not None:
+            command = self._group.wrap(command)
+        try:
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True)
+        except OSError:
+            self._cleanup()
+            raise
+        self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._reader.start()
+        self._closed = False
+        job = {"notebook": notebook, "cell_timeout": limits.cell_timeout, "notebook_time": limits.notebook_time,
+               "probe_time": limits.probe_time, "output_limit": limits.output_limit,
+               "answer_limit": limits.answer_limit, "skip_tag": SKIP_TAG}
+        self._request(lambda: _write_frame(self.process.stdin, json.dumps(job).encode("utf-8")), 60)
+
+    # ------------------------------------------------------------------ requests
+
+    def cases(self, seed: int, exercises: list[tuple[str, str]]) -> dict[str, ProbeAnswer]:
+        """Run ``cases(seed)`` of each ``(grade_id, code)``: ``{grade_id: answer}`` (``{"inputs", "truth"}``)."""
+        request = {"op": "cases", "seed": int(seed), "exercises": [{"grade_id": g, "code": c} for g, c in exercises]}
+        return self._answers(request, [], [g for g, _ in exercises], self.limits.probe_time)
+
+    def run_notebook(self) -> tuple[list[dict], str | None]:
+        """Execute the notebook: (cell statuses, the executed notebook's text or None)."""
+        result: dict = {}
+
+        def talk() -> None:
+            _write_frame(self.process.stdin, b'{"op": "notebook"}')
+            first = json.loads(_read_frame(self.process.stdout,
+                                           2 * self.limits.output_limit + 4 * len(self._notebook) + MiB))
+            if not isinstance(first, dict):
+                raise _FrameError("the sandbox sent something that is not a result")
+            if "error" in first:
+                self.problem = "not a readable notebook"
+                return
+            result["cells"] = _clean_cells(first.get("cells"))
+            result["notebook"] = first.get("notebook") if isinstance(first.get("notebook"), str) else None
+
+        self._request(talk, self.limits.notebook_time + 2 * self.limits.cell_timeout + 60)
+        return result.get("cells", []), result.get("notebook")
+
+    def probes(self, probes: list[tuple[str, str, bytes]]) -> dict[str, ProbeAnswer]:
+        """Run each ``(grade_id, probe code, inputs .npz)``: ``{grade_id: answer}``."""
+        request = {"op": "probes", "probes": [{"grade_id": g, "code": c} for g, c, _ in probes]}
+        return self._answers(request, [b for _, _, b in probes], [g for g, _, _ in probes], self.limits.probe_time)
+
+    def derive(self, items: list[tuple[str, bytes, bytes]], seconds: float) -> list[ProbeAnswer]:
+        """Run ``derive(answer, inputs)`` for each ``(code, answer .npz, inputs .npz)``, in order."""
+        request = {"op": "derive", "seconds": seconds, "items": [{"grade_id": str(i), "code": c}
+                                                                 for i, (c, _, _) in enumerate(items)]}
+        frames = [blob for _, answer, inputs in items for blob in (answer, inputs)]
+        got = self._answers(request, frames, [str(i) for i in range(len(items))], seconds)
+        return [got.get(str(i), ProbeAnswer("not run")) for i in range(len(items))]
+
+    def close(self) -> None:
+        """End the sandbox (every process in it dies) and clean up."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            _write_frame(self.process.stdin, b'{"op": "close"}')
+        except (OSError, ValueError):
+            pass
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        _kill_group(self.process)
+        self.process.wait()
+        self._reader.join(timeout=5)
+        self._cleanup()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def stderr(self) -> str:
+        """The last few KB of the runner's stderr, for the instructor."""
+        return self._tail.decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _drain_stderr(self) -> None:
+        for line in self.process.stderr:
+            self._tail.extend(line)
+            del self._tail[:-8192]
+
+    def _cleanup(self) -> None:
+        if self._group is not None:
+            self._group.remove()
+            self._group = None
+        if self._scratch is not None:
+            remove_tree(self._scratch)
+            self._scratch = None
+
+    def _request(self, talk: Any, seconds: float) -> bool:
+        """Run one exchange with the sandbox under a hard time limit; False (and a problem) if it failed."""
+        if self.problem or self._closed:
+            return False
+        timer = threading.Timer(seconds, _kill_group, (self.process,))
+        timer.start()
+        began = time.monotonic()
+        try:
+            talk()
+            return not self.problem
+        except (_FrameError, json.JSONDecodeError, UnicodeDecodeError, BrokenPipeError, OSError, ValueError,
+                TypeError, KeyError) as err:
+            if time.monotonic() - began >= seconds:
+                self.problem = f"stopped after the hard time limit of {seconds:g} s"
+            else:
+                self.problem = str(err) if isinstance(err, _FrameError) else "the sandbox sent something unreadable"
+            return False
+        finally:
+            timer.cancel()
+
+    def _answers(self, request: dict, frames: list[bytes], wanted: list[str], seconds: float) -> dict[str, ProbeAnswer]:
+        """Send a request and its frames, read the statuses and the answers (decoded, untrusted)."""
+        answers: dict[str, ProbeAnswer] = {}
+
+        def talk() -> None:
+            _write_frame(self.process.stdin, json.dumps(request).encode("utf-8"))
+            for frame in frames:
+                _write_frame(self.process.stdin, frame)
+            header = json.loads(_read_frame(self.process.stdout, MiB))
+            statuses = header.get("answers") if isinstance(header, dict) else None
+            sent = header.get("sent") if isinstance(header, dict) else None
+            if not isinstance(statuses, dict) or not isinstance(sent, list) or len(sent) > len(wanted):
+                raise _FrameError("the sandbox sent something that is not a result")
+            for key, raw in statuses.items():
+                if key in wanted and isinstance(raw, dict):
+                    status = raw.get("status") if raw.get("status") in _STATUSES else "error"
+                    ename = raw.get("ename") if isinstance(raw.get("ename"), str) and _NAME.match(raw["ename"]) else ""
+                    answers[key] = ProbeAnswer(status, ename)
+            for key in sent:
+                blob = _read_frame(self.process.stdout, self.limits.answer_limit + MiB)
+                if not isinstance(key, str) or key not in wanted:
+                    continue
+                try:
+                    answers[key] = ProbeAnswer("ok", "", decode_answer(blob, self.limits.answer_limit))
+                except AnswerError:
+                    answers[key] = ProbeAnswer("unreadable")
+
+        self._request(talk, seconds + 2 * self.limits.cell_timeout + 60)
+        return answers
+
+
+def execute(notebook: str, probes: list[tuple[str, str, bytes]], limits: Limits, quick: bool = True,
+            sandboxed: bool = True, course_root: Path = ROOT) -> Execution:
+    """Execute a student's notebook, then its probes on the given inputs, in a fresh sandbox.
+
+    Args:
+        notebook: the notebook's text (.ipynb JSON).
+        probes: ``(grade_id, probe code, inputs .npz)`` for each exercise, run after the notebook.
         limits: times and sizes.
         quick: quick mode (``CONVNETS_QUICK=1``).
         sandboxed: False runs without bubblewrap (only for trusted code).
@@ -342,70 +550,14 @@ def execute(notebook: str, probes: list[dict], seed: int, limits: Limits, quick:
     Raises:
         SandboxUnavailable: ``sandboxed`` and bubblewrap does not work here.
     """
-    start = time.monotonic()
-    if sandboxed:
-        check_sandbox()
-    group = _Cgroup.create(limits.memory, limits.processes)
-    scratch = None
-    if sandboxed:
-        command = _prlimit(limits, group is not None) + bwrap_command(limits, quick, course_root)
-        env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
-    else:
-        scratch = tempfile.mkdtemp(prefix="homework-unsandboxed-")
-        try:
-            for folder in (*_FOLDERS, "work"):
-                os.makedirs(os.path.join(scratch, folder))
-        except OSError:
-            remove_tree(scratch)
-            raise
-        env = _environment(limits, quick, str(course_root), scratch)
-        command, cwd = _prlimit(limits, group is not None) + [sys.executable, str(RUNNER)], os.path.join(scratch, "work")
-    if group is not None:
-        command = group.wrap(command)
     result = Execution()
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=env, cwd=cwd, start_new_session=True)
-    except OSError:
-        if group is not None:
-            group.remove()
-        if scratch is not None:
-            remove_tree(scratch)
-        raise
-    tail = bytearray()
-
-    def drain_stderr() -> None:
-        for line in process.stderr:
-            tail.extend(line)
-            del tail[:-8192]
-
-    reader = threading.Thread(target=drain_stderr, daemon=True)
-    reader.start()
-    timer = threading.Timer(limits.hard_limit, _kill_group, (process,))
-    timer.start()
-    try:
-        _converse(process, notebook, probes, seed, limits, result)
-    finally:
-        timer.cancel()
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        _kill_group(process)
-        process.wait()
-        if group is not None:
-            group.remove()
-        reader.join(timeout=5)
-        if scratch is not None:
-            remove_tree(scratch)
-        result.seconds = time.monotonic() - start
-        result.stderr = tail.decode("utf-8", "replace")
-    if not result.problem and time.monotonic() - start >= limits.hard_limit:
-        result.problem = f"stopped after the hard time limit of {limits.hard_limit:g} s"
+    with Session(notebook, limits, quick, sandboxed, course_root) as session:
+        result.cells, result.notebook = session.run_notebook()
+        if probes and not session.problem:
+            result.answers = session.probes(probes)
+        result.problem = session.problem
+    result.seconds = time.monotonic() - session.started
+    result.stderr = session.stderr
     return result
 
 
@@ -431,44 +583,3 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _converse(process: subprocess.Popen, notebook: str, probes: list[dict], seed: int, limits: Limits,
-              result: Execution) -> None:
-    """Send the job, read the executed notebook, send the probes, read the answers."""
-    job = {"notebook": notebook, "cell_timeout": limits.cell_timeout, "notebook_time": limits.notebook_time,
-           "probe_time": limits.probe_time, "output_limit": limits.output_limit, "answer_limit": limits.answer_limit}
-    try:
-        _write_frame(process.stdin, json.dumps(job).encode("utf-8"))
-        first = json.loads(_read_frame(process.stdout, 2 * limits.output_limit + 4 * len(notebook) + MiB))
-        if not isinstance(first, dict):
-            raise _FrameError("the sandbox sent something that is not a result")
-        if "error" in first:
-            result.problem = "not a readable notebook"
-            return
-        result.cells = _clean_cells(first.get("cells"))
-        result.notebook = first.get("notebook") if isinstance(first.get("notebook"), str) else None
-        _write_frame(process.stdin, json.dumps({"seed": int(seed), "probes": probes}).encode("utf-8"))
-        if not probes:
-            return
-        header = json.loads(_read_frame(process.stdout, MiB))
-        statuses = header.get("answers") if isinstance(header, dict) else None
-        sent = header.get("sent") if isinstance(header, dict) else None
-        if not isinstance(statuses, dict) or not isinstance(sent, list):
-            raise _FrameError("the sandbox sent something that is not a result")
-        wanted = {p["grade_id"] for p in probes}
-        for grade_id, raw in statuses.items():
-            if grade_id in wanted and isinstance(raw, dict):
-                status = raw.get("status") if raw.get("status") in _STATUSES else "error"
-                ename = raw.get("ename") if isinstance(raw.get("ename"), str) and _NAME.match(raw.get("ename")) else ""
-                result.answers[grade_id] = ProbeAnswer(status, ename)
-        for grade_id in sent:
-            blob = _read_frame(process.stdout, limits.answer_limit + MiB)
-            if grade_id not in wanted:
-                continue
-            try:
-                result.answers[grade_id] = ProbeAnswer("ok", "", decode_answer(blob, limits.answer_limit))
-            except AnswerError:
-                result.answers[grade_id] = ProbeAnswer("unreadable")
-    except (_FrameError, json.JSONDecodeError, UnicodeDecodeError, BrokenPipeError, ValueError) as err:
-        result.problem = str(err) if isinstance(err, _FrameError) else "the sandbox sent something unreadable"
