@@ -7,8 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab lab-merge instructor slides test lint test-browser chromium unit notebooks claims benchmark sandbox release \
-	bundle grade grade-check clean
+.PHONY: setup lab lab-merge progress progress-reset instructor slides test lint test-browser chromium unit notebooks \
+	claims benchmark sandbox release bundle grade grade-check clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,14 @@ lab: $(STAMP)
 # Merge the newest course version of one notebook into your workspace copy (a backup is kept).
 lab-merge: $(STAMP)
 	$(BIN)/python tools/workspace.py merge $(NB)
+
+# Your progress in workspace/, per notebook (exercises passed, attempted, untouched; questions answered), and
+# the next thing to do; progress-reset starts afresh (the old record is kept in workspace/.course/).
+progress: $(STAMP)
+	$(BIN)/python -m course_utils.learner progress
+
+progress-reset: $(STAMP)
+	$(BIN)/python -m course_utils.learner reset
 
 # The instructor's view: notebooks/ themselves (the editable source) with the homework tooling.
 instructor: $(STAMP)

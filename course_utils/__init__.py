@@ -17,7 +17,8 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.widgets`    the convolution visualizer (sliders for H, K, S, P, D) and its static drawings
 * :mod:`course_utils.scenes`     animals on textured canvases with exact boxes, masks and keypoints
 * :mod:`course_utils.heatmaps`   objects as points: centre heatmaps encoded from boxes, peaks decoded to boxes
-* :mod:`course_utils.solutions`  an exercise's reference solution on request, from the instructor notebooks
+* :mod:`course_utils.solutions`  reference solutions, hints and questionnaire answers, read from the instructor notebooks
+* :mod:`course_utils.learner`    hint()/solution()/answer()/progress() in a learner copy, and the progress record
 * :mod:`course_utils.claims`     claims on trained results: asserted normally, re-measured on held-out seeds (make claims)
 * :mod:`course_utils.exercises`  rules an exercise's checks enforce ("do not call X" as code)
 """
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps", "cache", "solutions", "claims", "exercises")
+               "scenes", "heatmaps", "cache", "solutions", "learner", "claims", "exercises")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         exercises,
         heatmaps,
         kernels,
+        learner,
         models,
         plots,
         pretrained,

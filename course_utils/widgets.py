@@ -312,9 +312,10 @@ class ConvVisualizer:
         self.error: str | None = None
         self._busy = False  # redraw() changes the output-cell sliders, which would call redraw() again
         controls = W.HBox([W.VBox([self.sliders[k] for k in ("size", "kernel_size", "stride", "padding")]),
-                           W.VBox([self.sliders[k] for k in ("dilation", "row", "col")] + [self.message])])
-        self.box = static_view_box(
-            [controls, self.output], lambda: draw_convolution(**self.settings()),
+                           W.VBox([self.sliders[k] for k in ("dilation", "row", "col")])],
+                          layout=W.Layout(flex_flow="row wrap"))  # columns wrap on a narrow screen, never squeeze
+        self.box = static_view_box(  # the message has a row of its own: a long one wraps instead of widening a column
+            [controls, self.message, self.output], lambda: draw_convolution(**self.settings()),
             "Convolution visualizer (sliders for H, K, S, P, D and the output cell; interactive with a running "
             "kernel). The picture shows its current setting.")
         for s in self.sliders.values():

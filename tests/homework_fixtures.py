@@ -161,9 +161,26 @@ def cells() -> list[nbf.NotebookNode]:
     ]
 
 
+def with_hints(cell_list: list) -> list:
+    """``cell_list`` with a hints cell (AUTHORING.md) after every graded test cell that has none."""
+    out = []
+    for i, cell in enumerate(cell_list):
+        out.append(cell)
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        following = cell_list[i + 1].get("metadata", {}).get("course", {}) if i + 1 < len(cell_list) else {}
+        if grade_id.endswith("-test") and cell["metadata"]["nbgrader"].get("grade") and "hints" not in following:
+            exercise = grade_id[: -len("-test")]
+            hint = nbf.v4.new_markdown_cell(f"#### Hints for exercise {exercise.split('-ex')[1]}\n\n"
+                                            "1. Read the task again, slowly.")
+            hint.metadata["course"] = {"hints": exercise}
+            out.append(hint)
+    return out
+
+
 def write(folder: Path, cell_list: list | None = None, name: str = NAME) -> Path:
-    """Write a notebook of ``cell_list`` (default: the instructor version) to ``folder/name``."""
-    nb = nbf.v4.new_notebook(cells=cell_list if cell_list is not None else cells(), metadata={"kernelspec": KERNELSPEC})
+    """Write a notebook of ``cell_list`` (default: the instructor version), hints added, to ``folder/name``."""
+    cell_list = with_hints(cell_list if cell_list is not None else cells())
+    nb = nbf.v4.new_notebook(cells=cell_list, metadata={"kernelspec": KERNELSPEC})
     folder.mkdir(parents=True, exist_ok=True)
     nbf.write(nb, folder / name)
     return folder / name

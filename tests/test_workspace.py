@@ -94,11 +94,26 @@ def test_learner_copy_has_stubs_visible_checks_no_probe_and_the_lesson_outputs()
 def test_every_course_notebook_becomes_a_learner_copy_without_answers():
     for path in workspace.course_notebooks():
         nb = nbf.read(path, as_version=4)
-        copy = workspace.learner_copy(nb)
+        copy = workspace.learner_copy(nb, path.name[:2])
         text = "\n".join(c.source for c in copy.cells)
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, path.name
+        assert not any(solutions.course_meta(c).get("hints") or solutions.course_meta(c).get("answers")
+                       for c in copy.cells), f"{path.name}: hints or reference answers in the learner copy"
         stubs = [c for c in copy.cells if (c.metadata.get("nbgrader") or {}).get("solution") and c.cell_type == "code"]
         assert all("raise NotImplementedError()" in c.source for c in stubs), path.name
+        # a stub raises inside the functions to write; a value to give is `name = ...`, not a top-level raise
+        assert not any(line.startswith("raise NotImplementedError") for c in stubs for line in c.source.split("\n")), \
+            path.name
+        graded = [c for c in copy.cells if c.cell_type == "code" and (c.metadata.get("nbgrader") or {})]
+        assert all("raises-exception" in c.metadata.get("tags", []) for c in graded), f"{path.name}: Run All stops"
+        tests = [c for c in graded if c.metadata["nbgrader"].get("grade")]
+        assert all(c.source.split("\n")[1] == f'self_check("{c.metadata.nbgrader.grade_id[:-5]}")  # records whether '
+                   "this check passes (see progress())" for c in tests), path.name
+        questions = solutions.questionnaire(nb.cells, path.name[:2])
+        asked = [solutions.course_meta(c).get("question") for c in copy.cells if solutions.course_meta(c).get("question")]
+        answered = [solutions.course_meta(c).get("your_answer") for c in copy.cells
+                    if solutions.course_meta(c).get("your_answer")]
+        assert asked == answered == [q.id for q in questions] and questions, path.name
         kept = sum(bool(c.get("outputs")) for c in copy.cells)
         assert kept >= 0.5 * sum(bool(c.get("outputs")) for c in nb.cells), f"{path.name}: stored outputs lost"
 
@@ -110,6 +125,7 @@ def test_build_creates_trusted_copies_and_never_writes_the_source(course):
     before = (src / "97_fixture.ipynb").read_bytes()
     report = workspace.build([src / "97_fixture.ipynb"], ws)
     assert report.created == ["97_fixture.ipynb"]
+    assert (ws / ".course" / "workspace.json").is_file(), "the workspace is marked, so kernels find their record"
     from nbformat.sign import NotebookNotary
 
     assert NotebookNotary().check_signature(nbf.read(ws / "97_fixture.ipynb", as_version=4)), "not trusted"

@@ -89,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = notebooks / FIRST_NOTEBOOK
     cmd = lab_command(root, first, extra)
     env = view_env(args.view)
+    env.pop("CONVNETS_WORKSPACE", None)
+    if args.view == "learner":
+        env["CONVNETS_WORKSPACE"] = str(root)  # the kernels record the learner's progress there (course_utils.learner)
     os.chdir(root)  # nbgrader also reads a nbgrader_config.py found here
     sys.stdout.flush()
     if os.name == "posix":

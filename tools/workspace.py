@@ -5,13 +5,19 @@
 
 A learner copy is built from the instructor notebook in ``notebooks/`` with nbgrader's own
 preprocessors: each solution region becomes ``raise NotImplementedError()``
-(``ClearSolutions``), the grading probe between the hidden-test markers is removed
-(``ClearHiddenTests``) and the self-check test cells are made read-only (``LockCells``). The
-outputs of the solution and test cells are cleared; every other cell keeps the stored
-full-mode outputs (and the notebook its widget state), so a learner can read the lesson
-before running it. Under each self-check a short note says how to see the reference solution
-(:func:`course_utils.solutions.solution`). Every copy is trusted (signed with Jupyter's
-notary), so widgets and outputs render at once.
+(``ClearSolutions``; a region that only assigns a value at top level, e.g. ``max_shift_20 = 6``,
+becomes ``max_shift_20 = ...`` so the name to define stays visible), the grading probe between
+the hidden-test markers is removed (``ClearHiddenTests``) and the self-check test cells are made
+read-only (``LockCells``). The hint and reference-answer cells of the instructor source are left
+out: :mod:`course_utils.learner` shows them on request. The outputs of the solution and test
+cells are cleared; every other cell keeps the stored full-mode outputs (and the notebook its
+widget state), so a learner can read the lesson before running it. Solution and test cells are
+tagged ``raises-exception``, so *Run All* runs the whole lesson and shows each unsolved exercise
+as failed in place. Each self-check records its outcome (:func:`course_utils.learner.self_check`,
+its first line), and a note under it offers hints, then the reference solution. Each
+questionnaire question gets a cell of its own, a cell for the learner's answer under it and, for
+a number or a shape, a cell that checks it. Every copy is trusted (signed with Jupyter's notary),
+so widgets and outputs render at once.
 
 The learner's work is never overwritten. ``.course/base/`` in the workspace keeps each copy
 as it was last written; a copy whose cells differ from it (an edit, a run) is the
@@ -24,6 +30,7 @@ saving your copy in ``backups/``. ``notebooks/`` itself is only read.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import datetime as dt
 import hashlib
@@ -34,13 +41,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_utils import learner, solutions
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_WORKSPACE = ROOT / "workspace"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 NEW_SUFFIX = ".new.ipynb"  # a newer course version offered beside a notebook the learner changed
-_HINT = ("*Stuck after a real try?* Run `from course_utils.solutions import solution; solution(\"{exercise}\")` "
-         "in a new cell to see the reference solution.")
+MARKER = Path(".course") / learner.MARKER  # marks a folder as a learner workspace (course_utils.learner finds it)
+_NOTE = ("*Stuck after a real try?* In a new cell, `hint(\"{exercise}\")` gives a first hint ({count} in all: "
+         "then `hint(\"{exercise}\", 2)`), `solution(\"{exercise}\")` the reference solution, and `progress()` "
+         "shows how far you are.")
+_NOTE_NO_HINTS = ("*Stuck after a real try?* In a new cell, `solution(\"{exercise}\")` shows the reference "
+                  "solution, and `progress()` how far you are.")
+_CHECK_LINES = ("from course_utils.learner import hint, progress, self_check, solution  # your copy's study helpers\n"
+                "self_check(\"{exercise}\")  # records whether this check passes (see progress())\n")
+_QUESTIONNAIRE_HELP = ("Write your answer in the cell under each question, then compare it with the reference: "
+                       "`answer(\"{number}-q1\")` (question 1) in a new cell. The questions with a number or a "
+                       "shape as answer have a cell that checks yours. `progress()` shows what you have done.")
+_TOP_LEVEL_REGION = re.compile(r"^### BEGIN SOLUTION[^\n]*\n(.*?)^### END SOLUTION[^\n]*(?:\n|$)", re.S | re.M)
 
 
 @dataclass
@@ -87,44 +106,131 @@ def _nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader") or {}
 
 
-def learner_copy(nb):
+def learner_copy(nb, number: str | None = None):
     """The learner version of an instructor notebook (a new ``NotebookNode``; ``nb`` is unchanged).
 
-    Solution regions become nbgrader's stub (``raise NotImplementedError()``), hidden tests are
-    removed, self-check cells are locked (read-only, not deletable), solution and test cells
-    lose their outputs, and a note about :func:`course_utils.solutions.solution` follows each
-    self-check. All other outputs and the widget state are kept.
+    Solution regions become nbgrader's stub (``raise NotImplementedError()``; a top-level region
+    that only assigns names becomes ``name = ...``), hidden tests are removed, self-check cells
+    are locked (read-only, not deletable) and record their outcome, solution and test cells lose
+    their outputs and are tagged ``raises-exception``, a note after each self-check offers hints
+    and the solution, hint and reference-answer cells are left out, and each questionnaire
+    question gets cells for the learner's answer. All other outputs and the widget state are kept.
 
     Args:
         nb: an instructor notebook (``nbformat.NotebookNode``, version 4).
+        number: its number ``NN`` (from its file name), which names its questions ``NN-qK``; without
+            it the questionnaire stays one cell.
 
     Raises:
         RuntimeError: a solution or hidden-test region is malformed (nbgrader's message).
     """
-    import nbformat
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, LockCells
 
+    hint_counts = {m[solutions.HINTS]: len(solutions.numbered_items(c.source))
+                   for c in nb.cells if (m := solutions.course_meta(c)).get(solutions.HINTS)}
+    checked = next((m.get(solutions.CHECKED) or {} for c in nb.cells
+                    if (m := solutions.course_meta(c)).get(solutions.ANSWERS)), {})
     nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells
+                if not (solutions.course_meta(c).get(solutions.HINTS) or solutions.course_meta(c).get(solutions.ANSWERS))]
+    stubbed = {}  # cell index -> source with top-level answer regions replaced by `name = ...`
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and _nbgrader_meta(cell).get("solution"):
+            new = _stub_assignments(cell.source)
+            if new != cell.source:
+                stubbed[index] = cell.source = new
     resources: dict = {}
     for preprocessor in (ClearSolutions(enforce_metadata=True), ClearHiddenTests(enforce_metadata=True), LockCells()):
         nb, resources = preprocessor.preprocess(nb, resources)
+    for index, source in stubbed.items():
+        if "BEGIN SOLUTION" not in source:  # nothing left for nbgrader: it replaced the whole cell with its stub
+            nb.cells[index].source = source
     cells = []
     for cell in nb.cells:
         cells.append(cell)
         meta = _nbgrader_meta(cell)
+        if cell.cell_type == "markdown":
+            if number is not None:
+                cells[-1:] = _questionnaire_cells(cell, number, checked)
+            continue
         if cell.cell_type != "code" or not (meta.get("solution") or meta.get("grade")):
             continue
         cell.outputs, cell.execution_count = [], None  # they show the solved exercise
         cell.metadata.pop("execution", None)
+        tags = cell.metadata.setdefault("tags", [])
+        if "raises-exception" not in tags:
+            tags.append("raises-exception")  # Run All goes on: an unsolved exercise fails in place
         grade_id = meta.get("grade_id", "")
         if meta.get("grade") and grade_id.endswith("-test"):
             exercise = grade_id[: -len("-test")]
-            hint = nbformat.v4.new_markdown_cell(_HINT.format(exercise=exercise))
-            hint.id = f"hint-{exercise}"  # stable across builds, so a merge recognises it
-            hint.metadata["deletable"] = True
-            cells.append(hint)
+            cell.source = _CHECK_LINES.format(exercise=exercise) + cell.source
+            count = hint_counts.get(exercise, 0)
+            text = (_NOTE.format(exercise=exercise, count=count) if count
+                    else _NOTE_NO_HINTS.format(exercise=exercise))
+            cells.append(_markdown(f"hint-{exercise}", text, {"deletable": True}))  # stable id: merges find it
     nb.cells = cells
     return nb
+
+
+def _markdown(cell_id: str, text: str, metadata: dict | None = None):
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.id = cell_id
+    cell.metadata.update(metadata or {})
+    return cell
+
+
+def _stub_assignments(source: str) -> str:
+    """``source`` with each top-level solution region that only assigns names replaced by ``name = ...``."""
+    def replace(match: re.Match) -> str:
+        body = match.group(1)
+        try:
+            tree = ast.parse(body)
+        except SyntaxError:
+            return match.group(0)
+        names = []
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, ast.AnnAssign) else None
+            if not targets or not all(isinstance(t, ast.Name) for t in targets):
+                return match.group(0)
+            names += [t.id for t in targets]
+        if not names:
+            return match.group(0)
+        return "".join(f"{name} = ...  # YOUR ANSWER HERE, in place of ...\n" for name in names)
+    stubbed = _TOP_LEVEL_REGION.sub(replace, source)
+    return stubbed if source.endswith("\n") else stubbed.rstrip("\n")
+
+
+def _questionnaire_cells(cell, number: str, checked: dict) -> list:
+    """A questionnaire cell as the learner gets it: the heading with how to answer, then per question its
+    text, a cell for the learner's answer and (for a number or a shape) a cell that checks it; the text
+    after the questionnaire (e.g. "What next") in a cell of its own. Other cells come back unchanged."""
+    import nbformat
+
+    parts = solutions.split_questionnaire(cell.source)
+    if not parts or not parts[1]:
+        return [cell]
+    head, questions, tail = parts
+    cell.source = f"{head}\n\n{_QUESTIONNAIRE_HELP.format(number=number)}"
+    setup = nbformat.v4.new_code_cell("from course_utils.learner import answer, progress  # the questionnaire's helpers")
+    setup.id = f"qhelp-{number}"
+    out = [cell, setup]
+    for k, text in questions:
+        qid = f"{number}-q{k}"
+        out.append(_markdown(f"q-{qid}", f"**{k}.** {text}", {"course": {learner.QUESTION_CELL: qid}}))
+        out.append(_markdown(f"a-{qid}", learner.ANSWER_PLACEHOLDER, {"course": {learner.ANSWER_CELL: qid}}))
+        check = checked.get(str(k))
+        if check:
+            form = check.get("form") or "your value"
+            code = nbformat.v4.new_code_cell(f'answer("{qid}", ...)  # in place of ...: {form}; then run this cell')
+            code.id = f"c-{qid}"
+            code.metadata["course"] = {learner.CHECK_CELL: qid}
+            out.append(code)
+    if tail.strip():
+        out.append(_markdown(f"next-{cell.get('id', number)}", tail.strip("\n")))
+    return out
 
 
 def _dumps(nb) -> str:
@@ -231,9 +337,10 @@ def build(notebooks: Sequence[Path | str] | None = None, workspace: Path | str =
     if any(p.resolve().parent == workspace for p in paths):
         raise ValueError("the workspace cannot be the folder of the instructor notebooks")
     report = BuildReport(workspace)
+    _mark(workspace)
     for src in paths:
         name = src.name
-        new_text = _dumps(learner_copy(_read(src)))
+        new_text = _dumps(learner_copy(_read(src), src.name[:2]))
         target, base = workspace / name, _base(workspace, name)
         if not target.exists():
             _write(target, new_text)
@@ -252,6 +359,14 @@ def build(notebooks: Sequence[Path | str] | None = None, workspace: Path | str =
         else:
             _offer(workspace, name, new_text, report)
     return report
+
+
+def _mark(workspace: Path) -> None:
+    """Mark ``workspace`` as a learner workspace (where course_utils.learner keeps the progress record)."""
+    marker = workspace / MARKER
+    text = json.dumps({"course": str(ROOT), "notebooks": str(NOTEBOOKS)}, indent=1) + "\n"
+    if not marker.is_file() or marker.read_text(encoding="utf-8") != text:
+        _write(marker, text, signed=False)
 
 
 def _offer(workspace: Path, name: str, new_text: str, report: BuildReport) -> None:
@@ -391,7 +506,7 @@ def merge(name: str, workspace: Path | str = DEFAULT_WORKSPACE, notebooks: Path 
     if not base.is_file():
         raise ValueError(f"no record of the course version {target.name} started from ({base} is missing), so it "
                          f"cannot be merged cell by cell; compare it with {src.name} by hand")
-    theirs_text = _dumps(learner_copy(_read(src)))
+    theirs_text = _dumps(learner_copy(_read(src), src.name[:2]))
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
     backup = workspace / "backups" / f"{target.stem}-{stamp}.ipynb"
     backup.parent.mkdir(parents=True, exist_ok=True)

@@ -15,3 +15,7 @@ if "course_widget_state" not in sys.modules:
 c.FileContentsManager.pre_save_hook = sys.modules["course_widget_state"].keep_widget_state
 # the server applies its configuration twice; the same hook "overriding" itself is not news
 warnings.filterwarnings("ignore", message=r"Overriding existing pre_save_hook \(keep_widget_state\)")
+
+# The course's JupyterLab plugin (labextensions/convnets-course-lab, prebuilt by hand): a notebook opened and
+# not changed is not marked modified when jupyter-widgets restores its saved widget state.
+c.LabApp.extra_labextensions_path = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "labextensions")]

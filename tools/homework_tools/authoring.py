@@ -23,6 +23,7 @@ from typing import Any
 
 from .compare import rule_problems, scored_keys
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api
+from .selfstudy import bundle_notebooks, self_study_problems
 
 # A graded cell whose hidden section is not a grading probe (probe(seed) + a literal COMPARE,
 # AUTHORING.md) is an error (`check` fails, and so `make release`). Every course notebook is
@@ -208,6 +209,7 @@ def check_format(path: Path | str, min_exercises: int = 3) -> NotebookFormat:
         problems.append(f"solution cell {open_solution!r} has no graded test cell after it")
     if len(result.points) < min_exercises:
         problems.append(f"expected at least {min_exercises} graded exercises, found {len(result.points)}")
+    problems.extend(self_study_problems(nb, path.name[:2]))  # hints and questionnaire answers (selfstudy.py)
     return result
 
 
@@ -275,7 +277,7 @@ Hand in the notebooks you were asked for, under their own names (e.g. `02_image_
 
 
 def student_bundle(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None,
-                   out: Path | str | None = None) -> Path:
+                   out: Path | str | None = None, hints: bool = False) -> Path:
     """A zip for students: ``course_utils``, ``data/``, the released notebooks; no solutions.
 
     The notebooks are released first (:func:`release`); the bundle is checked to hold no
@@ -285,12 +287,15 @@ def student_bundle(notebooks: Iterable[Path | str] | None = None, config: Homewo
         notebooks: instructor notebooks (default: every ``notebooks/NN_*.ipynb``).
         config: the course folder (default :class:`HomeworkConfig`).
         out: the zip file (default ``<course_dir>/bundle/convnets-course-student.zip``).
+        hints: keep the exercises' hints (folded; ``hint("NN-exK")`` shows them); the questionnaires'
+            reference answers are always left out.
 
     Returns:
         The path of the zip, whose top folder is ``convnets-course/``.
     """
     config = config or HomeworkConfig()
     released = release(notebooks, config)
+    released = bundle_notebooks(released, config.course_dir / "bundle" / "notebooks", hints=hints)
     out = Path(out) if out is not None else config.course_dir / "bundle" / "convnets-course-student.zip"
     if out.suffix != ".zip":
         raise ValueError(f"expected a .zip path for the bundle, got {str(out)!r}")

@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bundle", help="zip for students: course_utils, data, released notebooks, no solutions")
     p.add_argument("notebooks", nargs="*", type=Path)
     p.add_argument("--out", type=Path, help="default: <course-dir>/bundle/convnets-course-student.zip")
+    p.add_argument("--hints", action="store_true", help="include the exercises' hints (answers are never included)")
     p = sub.add_parser("lecture", help="lecture copies with slide metadata (+ reveal.js HTML)")
     p.add_argument("notebooks", nargs="*", type=Path)
     p.add_argument("--no-html", action="store_true", help="only the notebooks, no HTML slides")
@@ -240,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"student versions in {config.course_dir / 'release'}")
             return 0
         if args.command == "bundle":
-            out = student_bundle(args.notebooks or None, config, args.out)
+            out = student_bundle(args.notebooks or None, config, args.out, hints=args.hints)
             print(f"student bundle: {_relative(out)} (course_utils, data, released notebooks; no solutions)")
             return 0
         if args.command == "lecture":
