@@ -7,8 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab lab-merge progress progress-reset instructor slides test lint test-browser chromium unit notebooks \
-	claims benchmark sandbox release bundle grade grade-check clean
+.PHONY: setup lab lab-merge progress progress-reset instructor slides test lint test-browser chromium graphviz unit \
+	notebooks claims benchmark sandbox release bundle grade grade-check clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 # The learner's view: workspace/ (git-ignored) holds your copies of the notebooks, exercises
 # unsolved; re-running never overwrites a notebook you changed (see README).
-lab: $(STAMP)
+lab: $(STAMP) graphviz
 	$(BIN)/python tools/lab.py learner
 
 # Merge the newest course version of one notebook into your workspace copy (a backup is kept).
@@ -53,8 +53,19 @@ sandbox:
 	  else echo "the homework grader needs bubblewrap: sudo apt-get install bubblewrap" \
 	    "(Fedora: sudo dnf install bubblewrap)" >&2; exit 1; fi; }
 
+# Graphviz's dot draws the network diagrams of notebooks 04 and 05 (torchview): installed with apt as root,
+# else say how (the notebooks still run without it and say what is missing).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || [ "$$(uname)" != Linux ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing graphviz (network diagrams in notebooks 04 and 05) with apt-get"; \
+	    apt-get install -y -qq graphviz >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }; \
+	  else echo "note: the network diagrams of notebooks 04 and 05 need Graphviz: sudo apt-get install graphviz" \
+	    "(macOS: brew install graphviz)" >&2; fi; }
+
 # The whole suite: unit tests + every notebook executed by nbval in quick mode.
-test: $(STAMP) sandbox
+test: $(STAMP) sandbox graphviz
 	$(BIN)/ruff check course_utils tools tests
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
 		$(BIN)/python -m pytest --durations=15 $(ARGS)
@@ -82,7 +93,7 @@ unit: $(STAMP)
 	CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test $(BIN)/python -m pytest tests $(ARGS)
 
 # Re-run every notebook in full mode and store its outputs (what learners see on GitHub).
-notebooks: $(STAMP)
+notebooks: $(STAMP) graphviz
 	$(BIN)/python tools/run_notebooks.py $(NB)
 
 # Re-measure every claims.check() on held-out seeds (3-9) in full mode: CLAIMS.md + claims.json.
