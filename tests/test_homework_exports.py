@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import homework_fixtures as fx  # noqa: E402
-from homework_tools import authoring, cli, grading, late, lms, scores, similarity  # noqa: E402
+from homework_tools import cli, grading, late, lms, scores, similarity  # noqa: E402
 
 pytest.importorskip("copydetect", reason="the similarity report needs copydetect: pip install -e '.[instructor]'")
 
@@ -231,15 +230,6 @@ ANSWERS = {  # (out_size body, channel_means body) per student
 }
 
 
-def _released(folder: Path) -> None:
-    """The fixture's release as nbgrader writes it (stubs, no hidden tests), without running nbgrader."""
-    cells = fx.cells()
-    for cell in cells:
-        cell.source = re.sub(r"( *)### BEGIN SOLUTION.*?### END SOLUTION", r"\1# YOUR CODE HERE\n\1raise NotImplementedError()",
-                             cell.source, flags=re.S).split(authoring.HIDDEN_BEGIN)[0].rstrip()
-    fx.write(folder / "release" / "98_fixture", cells)
-
-
 def test_similarity_ranks_planted_copies_first(tmp_path, capsys):
     source = fx.write(tmp_path / "src")
     for student, answer in ANSWERS.items():
@@ -250,7 +240,7 @@ def test_similarity_ranks_planted_copies_first(tmp_path, capsys):
         fx.write(tmp_path / "inbox" / student, cells)
     fx.write(tmp_path / "inbox" / "<img src=x onerror=alert(1)>")  # a name that is HTML; the reference answer
     course = tmp_path / "course"
-    _released(course)
+    fx.write(course / "release" / "98_fixture", fx.released(fx.cells()))
     assert "raise NotImplementedError()" in (course / "release" / "98_fixture" / fx.NAME).read_text()
     assert cli.main(["--course-dir", str(course), "similarity", str(tmp_path / "inbox"),
                      "--notebooks", str(source.parent), "--threshold", "0.5"]) == 0

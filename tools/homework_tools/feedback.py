@@ -84,9 +84,20 @@ def answer_cells(cells: list[dict]) -> dict[str, tuple[int, str]]:
     return found
 
 
+def _raised_unsolved(cell: dict) -> bool:
+    return cell.get("status") == "error" and cell.get("ename") == UNSOLVED
+
+
 def exercise_notes(record: dict) -> list[ExerciseNote]:
-    """One :class:`ExerciseNote` per exercise of a grading record (scores clamped to ``[0, max]``)."""
-    answers = answer_cells(notebook_cells(record.get("notebook")))
+    """One :class:`ExerciseNote` per exercise of a grading record (scores clamped to ``[0, max]``).
+
+    An exercise is "not solved yet" when its probe, its answer cell or its own test cell
+    raised NotImplementedError, or it scored 0 with ``raise NotImplementedError`` still in
+    its answer cell (a function stub raises only when called).
+    """
+    cells = notebook_cells(record.get("notebook"))
+    answers = answer_cells(cells)
+    tests = {cell_grade_id(c): i for i, c in enumerate(cells) if cell_grade_id(c).endswith("-test")}
     statuses = {c["index"]: c for c in record.get("cells", [])}
     notes = []
     for e in record["exercises"]:
@@ -97,9 +108,10 @@ def exercise_notes(record: dict) -> list[ExerciseNote]:
                  else f"your answer to {exercise}")
         cell = statuses.get(index, {}) if index is not None else {}
         status = e["status"]
-        unsolved = (status == f"error {UNSOLVED}" or
-                    (cell.get("status") == "error" and cell.get("ename") == UNSOLVED))
         points = min(max(float(e["points"]), 0.0), float(e["max_points"]))
+        stub = index is not None and f"raise {UNSOLVED}" in cell_text(cells[index])
+        unsolved = (status == f"error {UNSOLVED}" or _raised_unsolved(cell) or (points == 0 and stub) or
+                    (points == 0 and _raised_unsolved(statuses.get(tests.get(e["grade_id"], -1), {}))))
         checks = e["checks"]
         none = ", so its check could not pass" if checks == 1 else f", so none of its {checks} checks could pass"
         lines = []
