@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -39,27 +40,19 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 SECRET = "Seed_COMPARE_words_equal"  # an exception class named after what the probe hides: never shown
 
 
-def _code(text: str, grade_id: str, points: float | None = None) -> nbf.NotebookNode:
-    cell = nbf.v4.new_code_cell(text)
-    graded = points is not None
-    cell.metadata["nbgrader"] = {"grade": graded, "grade_id": grade_id, "locked": graded, "schema_version": 3,
-                                 "solution": not graded, "task": False, **({"points": points} if graded else {})}
-    return cell
-
-
 def tiny_cells() -> list[nbf.NotebookNode]:
     """A two-exercise notebook (3 points) that needs no torch: seconds per sandboxed run."""
     md = nbf.v4.new_markdown_cell
     return [
         md("# 97 · Tiny\n\nTwo exercises in the course's format."),
         md("### Exercise 1 (2 points): double\n\nWrite `double(x)`."),
-        _code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "97-ex1-code"),
-        _code('assert double(2) == 4, "two times two"\n### BEGIN HIDDEN TESTS\ndef probe(seed):\n    import random\n'
+        fx._code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION", "97-ex1-code"),
+        fx._code('assert double(2) == 4, "two times two"\n### BEGIN HIDDEN TESTS\ndef probe(seed):\n    import random\n'
               '    r = random.Random(seed)\n    return {"values": [attempt(double, r.randint(-50, 50)) for _ in range(5)]}\n'
               'COMPARE = {"values": "equal"}\n### END HIDDEN TESTS', "97-ex1-test", 2),
         md("### Exercise 2 (1 point): shout\n\nWrite `shout(s)`: upper case and an exclamation mark."),
-        _code('def shout(s):\n    ### BEGIN SOLUTION\n    return s.upper() + "!"\n    ### END SOLUTION', "97-ex2-code"),
-        _code('assert shout("hi") == "HI!"\n### BEGIN HIDDEN TESTS\ndef probe(seed):\n'
+        fx._code('def shout(s):\n    ### BEGIN SOLUTION\n    return s.upper() + "!"\n    ### END SOLUTION', "97-ex2-code"),
+        fx._code('assert shout("hi") == "HI!"\n### BEGIN HIDDEN TESTS\ndef probe(seed):\n'
               '    return {"words": [attempt(shout, w) for w in ["conv", "pool", str(seed)]]}\n'
               'COMPARE = {"words": "equal"}\n### END HIDDEN TESTS', "97-ex2-test", 1),
     ]
@@ -274,3 +267,68 @@ def test_prairielearn_kit_layout(course):
     assert "bubblewrap" in (kit / "Dockerfile").read_text()
     assert cli.main(["--course-dir", str(course["root"] / "course"), "prairielearn", str(course["source"]),
                      "--job-timeout", "900"]) == 1  # PrairieLearn allows at most 600 s
+
+
+# --------------------------------------------------------------------------- batch systems (README)
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_readme_batch_recipes_run_as_written(tmp_path):
+    """The README's Slurm array, its dependent merge job and its Kubernetes Job, with its paths moved here:
+    every array task on a bare PATH (a cluster's python is not the course's), then the merge."""
+    script = next(b for b in _blocks("bash") if "#SBATCH" in b and "--array=" in b)
+    submit = next(b for b in _blocks("bash") if "--dependency=afterok" in b)
+    subs, hw = tmp_path / "submissions", tmp_path / "hw3"
+    for student in ("kim", "lee", "max", "=1+2"):  # folders without a notebook: no notebook runs, all noted
+        (subs / student).mkdir(parents=True)
+        (subs / student / "notes.txt").write_text("hello")
+
+    def here(text: str) -> str:
+        return (text.replace("/shared/convnets-course", str(ROOT)).replace("/shared/hw3-submissions", str(subs))
+                .replace("/shared/hw3", str(hw)))
+
+    count = int(re.search(r"--array=0-(\d+)", script).group(1)) + 1
+    assert f'--shard "$SLURM_ARRAY_TASK_ID/{count}"' in script and '--jobs "$SLURM_CPUS_PER_TASK"' in script
+    assert re.search(r"^cd /shared/convnets-course", script, re.M) and "source .venv/bin/activate" in script
+    (tmp_path / "grade.sbatch").write_text(here(script))
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path), "SLURM_CPUS_PER_TASK": "1", "LANG": "C.UTF-8"}
+    tasks = [subprocess.Popen(["bash", str(tmp_path / "grade.sbatch")], env={**env, "SLURM_ARRAY_TASK_ID": str(i)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(count)]
+    logs = [t.communicate(timeout=300)[0] for t in tasks]
+    assert [t.returncode for t in tasks] == [0] * count, logs
+    assert 'sbatch --dependency=afterok:"$job"' in submit and "job=$(sbatch --parsable grade-hw3.sbatch)" in submit
+    merge = re.search(r"--wrap \\\n\s*'([^']*)'", submit).group(1)
+    done = subprocess.run(["bash", "-c", here(merge)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"merged {count} shards (seed 20261125)" in done.stdout
+    table = (hw / "scores.csv").read_text()
+    assert all(f"\n{s},0,0,-,no notebook found" in table for s in ("kim", "lee", "max", "'=1+2")), table
+
+    yaml = pytest.importorskip("yaml")
+    (manifest,) = [b for b in _blocks("yaml") if "completionMode" in b]
+    job = yaml.safe_load(manifest)
+    assert job["kind"] == "Job" and job["spec"]["completionMode"] == "Indexed"
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == count
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:2] == ["bash", "-c"] and "cd /course && source .venv/bin/activate" in command[2]
+    assert f'--shard "$JOB_COMPLETION_INDEX/{count}"' in command[2] and "--seed 20261125" in command[2]
+    assert subprocess.run(["bash", "-n", "-c", command[2]]).returncode == 0
+
+
+def test_a_python_without_the_course_packages_says_what_to_do(tmp_path, monkeypatch, capsys):
+    """A cluster's bare python: one clear line naming the interpreter and the course environment."""
+    bare = Path(sys.base_prefix) / "bin" / "python3"
+    done = subprocess.run([str(bare), "-I", "-S", str(ROOT / "tools" / "homework.py"), "grade", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"error: this Python ({bare}) cannot load the homework tools" in done.stderr
+    assert ".venv/bin/python tools/homework.py" in done.stderr and "in a batch job too" in done.stderr
+    # numpy there, torch missing: before, the sandbox's reference run failed with "something unreadable"
+    real = cli.importlib.util.find_spec
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert cli.main(["grade", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"this Python ({sys.executable}) lacks torch (the notebooks)" in err
+    assert cli.main(["merge", str(tmp_path / "none.json")]) == 1  # merge runs no notebook: no check, its own error

@@ -58,6 +58,8 @@ def _inbox(tmp_path: Path, names: list[str | bytes]) -> Path:
 def test_hostile_names_are_written_safely(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
     inbox = _inbox(tmp_path, [*HOSTILE, RAW])
+    os.rename(os.path.join(os.fsencode(inbox), RAW, fx.NAME.encode()),  # a file name that is not UTF-8 either
+              os.path.join(os.fsencode(inbox), RAW, b"\xe9t\xe9 98_fixture.ipynb"))
     source = fx.write(tmp_path / "src")
     course = tmp_path / "course"
     assert cli.main(["--course-dir", str(course), "grade", str(inbox), "--notebooks", str(source.parent),
@@ -72,6 +74,7 @@ def test_hostile_names_are_written_safely(tmp_path, monkeypatch, capsys):
     assert not any(s[:1] in "=+-@" for s in students), students  # no cell a spreadsheet would evaluate
     assert "red\\x1b[31mALERT\\x1b[0m" in students and "rtl\\u202eevil.exe" in students and "tab\\x09name" in students
     assert "caf\\xff\\xfe" in students and all(r[1] == "6/6" for r in rows[1:]), rows
+    assert "'\\xe9t\\xe9 98_fixture.ipynb' graded as 98_fixture (matched by name)" in text
     by_cell = (course / "scores_by_cell.csv").read_text(encoding="utf-8")
     assert "\x1b" not in by_cell and "\n'=1+2," in by_cell
     data = json.loads((course / "scores.json").read_text(encoding="utf-8"))  # names kept exactly, for merge
@@ -79,6 +82,8 @@ def test_hostile_names_are_written_safely(tmp_path, monkeypatch, capsys):
     assert {r["student"] for r in data["records"]} == {*HOSTILE, raw_id}
     for name in [*HOSTILE, raw_id]:  # every student's feedback and graded copy, under the literal name
         assert (course / "feedback" / name / "98_fixture.md").is_file(), name
+    assert "Graded file: `\\xe9t\\xe9 98_fixture.ipynb` (recognised by name)" in (
+        course / "feedback" / raw_id / "98_fixture.md").read_text(encoding="utf-8")
     assert os.path.isdir(os.path.join(os.fsencode(course / "graded"), RAW))
 
 
@@ -291,7 +296,7 @@ def test_feedback_says_what_failed_and_where():
     for words in ("not close enough to the expected ones", "outside the range a right answer falls in",
                   "too few of your answers match", "wrong type or shape"):
         assert words in text
-    assert "cell 7: error (NotImplementedError)" in text
+    assert "cell 7: it raised NotImplementedError" in text
     assert "some answers differ" not in text
 
 

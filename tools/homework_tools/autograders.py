@@ -45,6 +45,7 @@ from .feedback import ExerciseNote, answer_cells, exercise_notes
 from .grading import GradeRun, grade
 from .late import LatePolicy, apply, parse_time, policy_from_dict
 from .safe import notebook_cells, safe_text
+from .scores import replaced_whole, write_file
 
 SETTINGS = "autograder.json"
 GRADER_FOLDER = "convnets_grader"  # under PrairieLearn's serverFilesCourse/
@@ -164,21 +165,13 @@ def gradescope_zip(notebooks: list[Path], config: HomeworkConfig, out: Path | No
     if out.suffix != ".zip":
         raise ValueError(f"expected a .zip path for the autograder, got {str(out)!r}")
     files = [("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER), *_course_files(sources, settings)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".zip")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, content in files:
-                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                executable = name in ("setup.sh", "run_autograder")
-                info.external_attr = (0o100755 if executable else 0o100644) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replaced_whole(out, ".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            executable = name in ("setup.sh", "run_autograder")
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
     return out
 
 
@@ -312,11 +305,6 @@ def _cut(text: str) -> str:
     return text if len(text) <= _MAX_OUTPUT else text[:_MAX_OUTPUT] + " [cut]"
 
 
-def _write_results(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- Gradescope
@@ -387,7 +375,7 @@ def run_gradescope(root: Path = Path("/autograder")) -> int:
         results = {"score": 0, "execution_time": round(time.monotonic() - start), "output": _NOT_YOUR_FAULT,
                    "output_format": "text", "stdout_visibility": "hidden", "tests": [],
                    "extra_data": {"autograder_error": traceback.format_exc(limit=2)[-2000:]}}
-    _write_results(results_path, results)
+    write_file(results_path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "tests"}, indent=1)[:4000])
     return 0
 
@@ -422,6 +410,6 @@ def run_prairielearn(assignment: str, root: Path = Path("/grade"), source: Path 
         traceback.print_exc(file=sys.stdout)
         results = {"gradable": False, "score": 0.0, "message": _NOT_YOUR_FAULT,
                    "format_errors": ["the grader failed (not the submission's fault)"]}
-    _write_results(results_path, results)
+    write_file(results_path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "tests"}, indent=1)[:4000])
     return 0

@@ -84,6 +84,16 @@ def answer_cells(cells: list[dict]) -> dict[str, tuple[int, str]]:
     return found
 
 
+def _cell_words(cell: dict) -> str:
+    """What happened to a cell, in words: ``"it raised ValueError"``, ``"it took too long"``..."""
+    if cell.get("status") == "error":
+        return f"it raised {exception_name(cell['ename'])}" if cell.get("ename") else "it raised an error"
+    words = {"timeout": "it took too long", "killed": "it took too long or crashed the kernel",
+             "died": "the kernel died while it ran", "not run": "it did not run (time was up, or the notebook "
+             "stopped before)"}
+    return words.get(cell.get("status", ""), f"it ended with {cell.get('status')}")
+
+
 def _raised_unsolved(cell: dict) -> bool:
     return cell.get("status") == "error" and cell.get("ename") == UNSOLVED
 
@@ -127,9 +137,8 @@ def exercise_notes(record: dict) -> list[ExerciseNote]:
             failed = [REASONS.get(r, "a check failed") for r in e.get("reasons", [])] or ["a check failed"]
             count = "The check failed" if checks == 1 else f"{checks - e['passed']} of {checks} checks failed"
             lines.append(f"{count}: " + "; ".join(failed) + f". Look again at {where}.")
-        if cell.get("status") not in (None, "ok") and not unsolved:
-            ename = f" ({exception_name(cell['ename'])})" if cell.get("ename") else ""
-            lines.append(f"The answer cell itself did not finish: {cell['status']}{ename}.")
+        if cell.get("status") not in (None, "ok") and not unsolved:  # the cause comes first
+            lines.insert(0, f"{where[:1].upper()}{where[1:]} did not finish: {_cell_words(cell)}.")
         notes.append(ExerciseNote(e["grade_id"], title, points, float(e["max_points"]), e["passed"], e["checks"],
                                   unsolved, lines))
     return notes
@@ -154,8 +163,7 @@ def feedback(record: dict) -> str:
     trouble = [c for c in record["cells"] if c["status"] != "ok"]
     if trouble:
         lines += ["Cells of your notebook that did not finish normally (counting from 1, text cells included):"]
-        lines += [f"- cell {c['index'] + 1}: {c['status']}" +
-                  (f" ({exception_name(c['ename'])})" if c.get("ename") else "") for c in trouble]
+        lines += [f"- cell {c['index'] + 1}: {_cell_words(c)}" for c in trouble]
         lines.append("")
     lines += ["Your notebook's own test cells are checks for you; the grade comes from separate checks "
               "of your functions with new inputs."]

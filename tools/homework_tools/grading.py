@@ -36,6 +36,7 @@ from typing import Any
 from .authoring import Exercise, course_notebooks, exercises, release
 from .compare import compare_answers, exercise_score
 from .config import NOTEBOOKS, ROOT, HomeworkConfig
+from .safe import safe_text
 from .sandbox import Execution, execute
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submission larger than this is not graded (reported)
@@ -137,6 +138,11 @@ def _match(name: str, text: str | None, assignments: list[str]) -> tuple[str | N
     return None, ""
 
 
+def _quoted(name: str) -> str:
+    """A file or folder name for a note: quoted, control characters and undecodable bytes escaped."""
+    return f"'{safe_text(name)}'"
+
+
 def student_id(folder_name: str) -> str:
     """The student a submission folder belongs to: its name, literally, in Unicode's NFC spelling.
 
@@ -164,15 +170,15 @@ def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
         if entry.is_symlink():
-            found.notes.append((student_id(name), f"{name!r} is a symlink: not graded"))
+            found.notes.append((student_id(name), f"{_quoted(name)} is a symlink: not graded"))
             found.students.append(student_id(name))
             continue
         if not entry.is_dir(follow_symlinks=False):
             if name.lower().endswith(".ipynb"):
-                found.notes.append(("-", f"{name!r} is not inside a student folder: not graded"))
+                found.notes.append(("-", f"{_quoted(name)} is not inside a student folder: not graded"))
             continue  # other loose files (.DS_Store, the LMS's index.html) are not submissions
         if name in _SKIPPED_FOLDERS or name.startswith("."):
-            found.notes.append(("-", f"{name!r} skipped: {_skip_reason(name)}"))
+            found.notes.append(("-", f"{_quoted(name)} skipped: {_skip_reason(name)}"))
             continue
         folders.setdefault(student_id(name), []).append(entry)
     for student, entries in folders.items():
@@ -193,12 +199,12 @@ def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
                     text = read_submission(path)
                 except ValueError as err:
                     if "graded 0" not in str(err):
-                        found.notes.append((student, f"{relative!r} {err}"))
+                        found.notes.append((student, f"{_quoted(relative)} {err}"))
                         continue
                     text = None
                 assignment, how = _match(path.name, text, assignments)
                 if assignment is None:
-                    found.notes.append((student, f"{relative!r} is not one of the graded notebooks: not graded"))
+                    found.notes.append((student, f"{_quoted(relative)} is not one of the graded notebooks: not graded"))
                     continue
                 parts = Path(relative).parts[1 if prefix else 0:]
                 rank = (0 if how == "exact" and len(parts) == 1 else
@@ -213,10 +219,10 @@ def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
             _, relative, path, how, digest = options[0]
             found.submissions.append(Submission(student, assignment, path, relative, how, digest))
             if how != "exact":
-                found.notes.append((student, f"{relative!r} graded as {assignment} (matched {how})"))
+                found.notes.append((student, f"{_quoted(relative)} graded as {assignment} (matched {how})"))
             for _, other, *_ in options[1:]:
-                found.notes.append((student, f"{other!r} is another copy of {assignment}: not graded "
-                                             f"({relative!r} was)"))
+                found.notes.append((student, f"{_quoted(other)} is another copy of {assignment}: not graded "
+                                             f"({_quoted(relative)} was)"))
     found.students = sorted(set(found.students))
     return found
 
@@ -260,14 +266,14 @@ def _notebooks_in(top: Path, student: str, notes: list[tuple[str, str]]) -> list
             if d in _SKIPPED_FOLDERS or d.startswith("."):
                 dirs.remove(d)
                 if _has_notebook(os.path.join(here, d)):
-                    notes.append((student, f"{relative!r} skipped: {_skip_reason(d)}"))
+                    notes.append((student, f"{_quoted(relative)} skipped: {_skip_reason(d)}"))
             elif os.path.islink(os.path.join(here, d)):
-                notes.append((student, f"{relative!r} is a symlink: not graded"))
+                notes.append((student, f"{_quoted(relative)} is a symlink: not graded"))
                 dirs.remove(d)
             elif depth >= MAX_DEPTH:
                 dirs.remove(d)
                 if _has_notebook(os.path.join(here, d)):
-                    notes.append((student, f"{relative!r} skipped: more than {MAX_DEPTH} folders deep"))
+                    notes.append((student, f"{_quoted(relative)} skipped: more than {MAX_DEPTH} folders deep"))
         dirs.sort()
         for f in sorted(files):
             if f.lower().endswith(".ipynb") and not f.startswith("."):

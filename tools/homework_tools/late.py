@@ -29,7 +29,6 @@ shown as columns: raw, late, penalty, final.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -37,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .scores import read_csv
 
 UNITS = {"day": 86400, "hour": 3600}
 _SHIFT = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*([dh])$")
@@ -254,13 +255,7 @@ def read_times(path: Path | str, assignment: str | None = None,
     Raises:
         ValueError: no student or time column, an unreadable time (with its row).
     """
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ValueError(f"submission times {str(path)!r}: cannot read it as a CSV file ({err})") from None
-    if not rows:
-        raise ValueError(f"submission times {str(path)!r}: the file is empty")
+    rows = read_csv(path, "submission times")
     header = rows[0]
     lowered = [h.strip().lower() for h in header]
     who = [i for i, h in enumerate(lowered) if h in STUDENT_COLUMNS]  # every column naming the student

@@ -27,7 +27,6 @@ accents spelled either way, repeated spaces), or by the name in Moodle's downloa
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import unicodedata
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from .late import Lateness, LatePolicy, apply
 from .safe import safe_text
+from .scores import read_csv
 
 _ALIASES = {  # roster field -> header names it may have (lower case)
     "id": ("id", "student id", "sis user id", "id number", "idnumber", "student number", "sid", "matriculation"),
@@ -81,13 +81,7 @@ def read_roster(path: Path | str) -> list[RosterStudent]:
     Raises:
         ValueError: no id or name column, a repeated id, an unreadable file.
     """
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ValueError(f"roster {str(path)!r}: cannot read it as a CSV file ({err})") from None
-    if not rows:
-        raise ValueError(f"roster {str(path)!r}: the file is empty")
+    rows = read_csv(path, "roster")
     lowered = [h.strip().lower() for h in rows[0]]
     columns = {key: next((lowered.index(a) for a in names if a in lowered), None) for key, names in _ALIASES.items()}
     canvas = "sis user id" in lowered and "id" in lowered  # Canvas's export: ID is Canvas's own id

@@ -18,6 +18,7 @@ bytes kept. A shard file records the whole class and the hashes of what the grad
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -25,7 +26,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,17 +120,45 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 # --------------------------------------------------------------------------- files
 
-def write_file(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a temporary file renamed over it)."""
+@contextlib.contextmanager
+def replaced_whole(path: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary file beside ``path`` to write, renamed over ``path`` when the block ends well.
+
+    Readers see the old file or the new one, never half of one; a failed block leaves no
+    temporary file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
         raise
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write a text file whole or not at all (:func:`replaced_whole`)."""
+    with replaced_whole(Path(path)) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+
+
+def read_csv(path: Path | str, what: str) -> list[list[str]]:
+    """The rows of a CSV file someone gave us (a roster, submission times), header first.
+
+    Raises:
+        ValueError: ``what`` and the path, when the file cannot be read or is empty.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{what} {str(path)!r}: cannot read it as a CSV file ({err})") from None
+    if not rows:
+        raise ValueError(f"{what} {str(path)!r}: the file is empty")
+    return rows
 
 
 def csv_text(rows: list[list[str]]) -> str:
