@@ -332,3 +332,22 @@ def test_a_python_without_the_course_packages_says_what_to_do(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert f"this Python ({sys.executable}) lacks torch (the notebooks)" in err
     assert cli.main(["merge", str(tmp_path / "none.json")]) == 1  # merge runs no notebook: no check, its own error
+
+
+def test_a_grader_failure_records_no_score(tmp_path, monkeypatch, capsys):
+    """No sandbox in the platform's container (or a broken reference): no invented 0 for the student."""
+    from homework_tools import autograders
+
+    def broken(upload, source):
+        raise sandbox.SandboxUnavailable("bubblewrap cannot create a sandbox here (no user namespaces)")
+
+    monkeypatch.setattr(autograders, "grade_upload", broken)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "results.json").write_text('{"score": 3}')  # left by an earlier run
+    assert autograders.run_gradescope(tmp_path) == 1
+    assert not (tmp_path / "results" / "results.json").exists()  # Gradescope: "failed to execute", no score
+    assert "SandboxUnavailable: bubblewrap cannot create a sandbox here" in capsys.readouterr().out
+    assert autograders.run_prairielearn("97_tiny", tmp_path, source=tmp_path) == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    check_prairielearn(results)
+    assert results["gradable"] is False and "not your fault" in results["message"] and "score" not in results

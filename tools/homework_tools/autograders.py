@@ -21,8 +21,12 @@ file upload) and a ``Dockerfile`` for the grading image. The grader reads
 to 1, ``message``, one test per exercise with ``name``, ``points``, ``max_points``,
 ``message``); a submission with no notebook to grade is ``gradable: false`` (no attempt used).
 
-Whatever goes wrong, a results file is written (Gradescope's best practice): a failure of
-the grader itself says so, and that it is not the student's fault, instead of a score.
+A submission that breaks, hangs or cheats is graded like any other (``grade`` contains it).
+When the grader itself cannot grade (no sandbox in the platform's container, a reference
+run that fails), no score is invented: on Gradescope ``run_autograder`` writes no
+``results.json`` and exits 1, so Gradescope shows "the autograder failed to execute
+correctly" and records nothing, while its log (``stdout``, for the instructor) says why; on
+PrairieLearn the result is ``gradable: false`` (no attempt used) with the same words.
 """
 
 from __future__ import annotations
@@ -307,6 +311,12 @@ def _cut(text: str) -> str:
 
 
 
+def _cause() -> str:
+    """The current exception's first line (for the logs: names no student's data)."""
+    kind, error, _ = sys.exc_info()
+    return f"{kind.__name__}: {str(error).splitlines()[0] if str(error) else ''}" if kind else "unknown"
+
+
 # --------------------------------------------------------------------------- Gradescope
 
 def _gradescope_lateness(root: Path, settings: dict, raw: float, out_of: float) -> tuple[float, str]:
@@ -370,11 +380,13 @@ def run_gradescope(root: Path = Path("/autograder")) -> int:
         results = {"score": round(score, 4), "execution_time": round(time.monotonic() - start),
                    "output": _cut("\n".join(general)), "output_format": "text", "test_output_format": "text",
                    "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
-    except Exception:  # noqa: BLE001 - a results file whatever happens; the instructor sees the traceback
+    except Exception:  # noqa: BLE001 - the grader failed, not the student: no score rather than a false 0
         traceback.print_exc(file=sys.stdout)
-        results = {"score": 0, "execution_time": round(time.monotonic() - start), "output": _NOT_YOUR_FAULT,
-                   "output_format": "text", "stdout_visibility": "hidden", "tests": [],
-                   "extra_data": {"autograder_error": traceback.format_exc(limit=2)[-2000:]}}
+        print(f"\nThe autograder could not grade this submission (not the student's fault): {_cause()}\n"
+              "No results.json is written, so Gradescope records no score for it.")
+        if results_path.exists():
+            results_path.unlink()
+        return 1
     write_file(results_path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "tests"}, indent=1)[:4000])
     return 0
@@ -406,10 +418,11 @@ def run_prairielearn(assignment: str, root: Path = Path("/grade"), source: Path 
                                   "points": n.points, "max_points": n.max_points,
                                   "message": _cut(n.text())}
                                  for n in items]}
-    except Exception:  # noqa: BLE001 - a results file whatever happens; the instructor sees the log
+    except Exception:  # noqa: BLE001 - the grader failed, not the student: not gradable, no attempt used
         traceback.print_exc(file=sys.stdout)
-        results = {"gradable": False, "score": 0.0, "message": _NOT_YOUR_FAULT,
-                   "format_errors": ["the grader failed (not the submission's fault)"]}
+        results = {"gradable": False, "message": _NOT_YOUR_FAULT,
+                   "format_errors": ["the grader failed, not the submission (the grading log says why)"]}
+        print(f"\nThe grader failed (not the submission): {_cause()}")
     write_file(results_path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "tests"}, indent=1)[:4000])
     return 0

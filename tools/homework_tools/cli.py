@@ -299,6 +299,9 @@ def _export(args: argparse.Namespace, config: HomeworkConfig) -> int:
 
 
 def _similarity(args: argparse.Namespace, config: HomeworkConfig) -> int:
+    if importlib.util.find_spec("copydetect") is None:
+        raise RuntimeError(f"the similarity report needs copydetect, which this Python ({sys.executable}) lacks: "
+                           "pip install 'copydetect>=0.5,<0.6' (it comes with pip install -e \".[instructor]\")")
     from .similarity import NOT_A_VERDICT, similarity_report
 
     submitted = args.submitted or config.course_dir / "submitted"
