@@ -104,6 +104,7 @@ def test_table_shows_missing_and_strays(course):
     header = rows[0]
     assert header[5:9] == ["98_fixture raw", "98_fixture late", "98_fixture penalty", "98_fixture final"]
     by = {r[0] or r[4]: dict(zip(header, r)) for r in rows[1:]}
+    assert by["1001"]["id"] == "1001" and by["1001"]["folder"] == "1001" and by["zed"]["id"] == ""
     assert by["1004"]["98_fixture raw"] == "missing" and by["1004"]["98_fixture 98-ex1"] == "missing"
     assert by["1004"]["notes"] == "98_fixture: no submission"
     assert by["zed"]["notes"] == "matches no roster student" and by["zed"]["98_fixture final"] == "3"

@@ -268,11 +268,11 @@ def table_rows(book: Gradebook, by_exercise: bool = False) -> list[list[str]]:
         if by_exercise:
             header += [f"{assignment} {g.removesuffix('-test')}" for g, _ in book.exercises[assignment]]
     header += ["total", "max", "notes"]
-    owners = [(s.id, s.name, s.email, s.section, book.matching.folder_of.get(s.id, "")) for s in book.roster]
-    owners += [(f, "", "", "", f) for f in book.matching.unmatched + list(book.matching.ambiguous)]
+    owners = [(s.id, s.id, s.name, s.email, s.section, book.matching.folder_of.get(s.id, "")) for s in book.roster]
+    owners += [(f, "", "", "", "", f) for f in book.matching.unmatched + list(book.matching.ambiguous)]
     rows = [header]
-    for owner, name, email, section, folder in owners:
-        row, total, maximum, notes = [owner if folder != owner else "", name, email, section, folder], 0.0, 0.0, []
+    for owner, student_id, name, email, section, folder in owners:
+        row, total, maximum, notes = [student_id, name, email, section, folder], 0.0, 0.0, []
         for assignment in book.assignments:
             cell = book.cells[(owner, assignment)]
             maximum += cell.max_points
