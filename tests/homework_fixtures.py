@@ -19,6 +19,7 @@ Submissions are built from it by :func:`submission` with small, named edits.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat as nbf
@@ -190,3 +191,16 @@ def answer(cell: nbf.NotebookNode, code: str) -> None:
     """Replace a solution cell's answer (what a student writes) keeping the signature line."""
     head = cell.source.split("\n", 1)[0]
     cell.source = f"{head}\n{code}" if head.startswith("def ") else code
+
+
+def released(cell_list: list[nbf.NotebookNode]) -> list[nbf.NotebookNode]:
+    """The student version of instructor cells as nbgrader writes it, without running nbgrader (fast):
+    each solution region becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()``, hidden tests go."""
+    out = []
+    for cell in cell_list:
+        cell = nbf.from_dict(dict(cell))
+        cell.source = re.sub(r"( *)### BEGIN SOLUTION.*?### END SOLUTION",
+                             r"\1# YOUR CODE HERE\n\1raise NotImplementedError()", cell.source, flags=re.S)
+        cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0].rstrip()
+        out.append(cell)
+    return out

@@ -658,8 +658,8 @@ def test_score_files_and_feedback(tmp_path):
     header, rows = scores.score_table(scores.cell_scores(run.records), run.table_notes(), run.students)
     assert "'dave '" in scores.format_table(header, rows)  # a trailing space stays visible
     feedback = (tmp_path / "course" / "feedback" / "dave " / "98_fixture.md").read_text()
-    assert "2/3 points" in feedback and "grading your code raised NameError" in feedback
-    assert "cell 4: killed TimeoutError" in feedback
+    assert "2/3 points" in feedback and "Checking your answer to 98-ex2 raised NameError, so its check" in feedback
+    assert "cell 5: it took too long or crashed the kernel" in feedback
     assert (tmp_path / "course" / "graded" / "dave " / "98_fixture.ipynb").read_text() == "{}"
     assert json.loads((tmp_path / "course" / "scores.json").read_text())["seed"] == 3
     assert len(written) == 3

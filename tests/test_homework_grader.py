@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import sys
@@ -634,3 +635,35 @@ def test_private_tmp_does_not_hide_a_course_cloned_under_tmp(monkeypatch):
     assert args[tmpfs + 1] == "/tmp"
     venv = [i for i, a in enumerate(args) if a == "/tmp/course-clone/.venv" and args[i - 1] == "--ro-bind"]
     assert venv and all(i > tmpfs for i in venv), args
+
+
+# --------------------------------------------------------------------------- feedback on the adversarial class
+
+def test_adversarial_class_feedback_is_actionable_and_reveals_nothing(adversarial):
+    """Every feedback file of the class: points, which check failed in words, the answer cell, unsolved
+    exercises named as such, only built-in exception names, and none of the probes' secrets."""
+    import builtins
+
+    from homework_tools import feedback
+
+    root = adversarial["root"]
+    records = {r["student"]: r for r in adversarial["run"].records}
+    texts = {s: (root / "course" / "feedback" / s / "98_fixture.md").read_text() for s in records}
+    for student, text in texts.items():
+        record = records[student]
+        assert text == feedback.feedback(record)
+        assert "some answers differ" not in text  # the old catch-all: now which check, in words
+        for e, note in zip(record["exercises"], feedback.exercise_notes(record)):
+            if e["points"] < e["max_points"]:
+                assert note.lines, (student, e)  # a lost point is always explained
+            if e["status"] == "ok" and e["passed"] < e["checks"] and not note.unsolved:
+                assert any(feedback.REASONS[r] in text for r in e["reasons"]), (student, e, text)
+        shown = [n for n in re.findall(r"raised ([A-Za-z_][\w.]*)", text) if n not in ("NotImplementedError",)]
+        assert all(isinstance(getattr(builtins, n, None), type) for n in shown), (student, shown)
+    untouched = texts["untouched"]
+    assert untouched.count("Not solved yet") == 3 and "Replace `raise NotImplementedError()`" in untouched
+    assert "under \u201cExercise 1 (2 points): output size\u201d" in untouched
+    assert ("Your answer cell (cell 7, under \u201cExercise 2 (1 point): a value\u201d) did not finish: it took too "
+            "long or crashed the kernel." in texts["hang"])
+    assert "## Exercise 3 (3 points): channel means: 0/3 points" in texts["tensor_liar"]
+    assert "Not solved yet" not in texts["monkeypatch"] and "your answer is not the expected one" in texts["monkeypatch"]

@@ -7,6 +7,7 @@ Every command takes a :class:`HomeworkConfig` explicitly; nothing is read from
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sysconfig
@@ -21,11 +22,26 @@ GiB, MiB = 2**30, 2**20
 
 
 def default_jobs() -> int:
-    """Parallel graders by default: the cores this process may use."""
+    """Parallel graders by default: the cores this process may use, at least 1.
+
+    The fewest of: its CPU affinity, a Slurm job's allocation (``SLURM_CPUS_PER_TASK``: under
+    ``task/none`` the affinity is the whole node) and a container's CPU quota (cgroup v2
+    ``cpu.max``, as Kubernetes sets from a pod's CPU limit).
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
+    if slurm.isdigit() and int(slurm) > 0:
+        cores = min(cores, int(slurm))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 @dataclass

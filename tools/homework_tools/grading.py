@@ -5,8 +5,11 @@ download unpacked: ``<student>/<NN_x>.ipynb``, nbgrader's ``<student>/<NN_x>/<NN
 or a renamed ``<student>/hw/02_image_kernels (1).ipynb``). Names are taken literally (no
 globbing, no trimming). A notebook is matched to an assignment by its exact name, else by
 its name containing the assignment's (``Copy of 02_image_kernels.ipynb``), else by its
-content (its exercises' grade_ids); symlinks, special files, unreadable or oversized files,
-extra copies and unknown notebooks are not graded and are reported in the score table.
+content (its exercises' grade_ids); symlinks, hard links, special files, unreadable or
+oversized files, extra copies and unknown notebooks are not graded, and skipped folders (hidden
+ones, Jupyter's checkpoints, too deep) are listed: all with the reason, in the score table.
+Folder names that differ only in their Unicode spelling (NFC and NFD, as macOS writes them)
+are one student, named in NFC.
 
 First the instructor notebook runs (:func:`run_reference`, in a sandbox too): each
 exercise's ``cases(seed)`` draws the probe's inputs (and keeps any truth, e.g. true labels)
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from typing import Any
 from .authoring import Exercise, course_notebooks, exercises, release
 from .compare import compare_answers, encode, exercise_score
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, Limits
+from .safe import safe_text
 from .sandbox import Execution, Session, execute
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submission larger than this is not graded (reported)
@@ -59,6 +64,7 @@ class Submission:
     path: Path
     relative: str  # path inside the student's folder, for reports
     how: str  # "exact", "by name" or "by content"
+    sha256: str = ""  # of the file's text when it was found ("" if it is not UTF-8 text)
 
 
 @dataclass
@@ -79,6 +85,10 @@ class GradeRun:
     notes: list[tuple[str, str]] = field(default_factory=list)
     students: list[str] = field(default_factory=list)
     shard: tuple[int, int] | None = None
+    # the whole class as found before a shard split, and what the grades depend on (run_inputs):
+    # merge refuses shard files that disagree on either
+    everyone: list[str] = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
 
     def table_notes(self) -> list[tuple[str, str]]:
         """The notes for the score table: files not graded, and submissions that went wrong as a whole."""
@@ -88,7 +98,7 @@ class GradeRun:
 # --------------------------------------------------------------------------- finding
 
 def read_submission(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> str:
-    """The text of a submitted notebook, refusing symlinks, special files and huge files.
+    """The text of a submitted notebook, refusing symlinks, hard links, special files and huge files.
 
     Args:
         path: the file (its last component must not be a symlink).
@@ -105,6 +115,9 @@ def read_submission(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> str:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("is not a regular file: not graded")
+        if info.st_nlink > 1:  # the same file is also elsewhere (an instructor notebook, another student's)
+            raise ValueError(f"is a hard link ({info.st_nlink} names for one file): not graded; "
+                             "copy the file instead of linking it")
         if info.st_size > limit:
             raise ValueError(f"is larger than {limit // 2**20} MiB: not graded")
         data = f.read(limit + 1)
@@ -132,6 +145,20 @@ def _match(name: str, text: str | None, assignments: list[str]) -> tuple[str | N
     return None, ""
 
 
+def _quoted(name: str) -> str:
+    """A file or folder name for a note: quoted, control characters and undecodable bytes escaped."""
+    return f"'{safe_text(name)}'"
+
+
+def student_id(folder_name: str) -> str:
+    """The student a submission folder belongs to: its name, literally, in Unicode's NFC spelling.
+
+    ``"é"`` typed on Linux (NFC) and unpacked from a macOS zip (NFD, ``"e"`` + accent) are one
+    student. Undecodable bytes (kept by Python as surrogates) pass through unchanged.
+    """
+    return unicodedata.normalize("NFC", folder_name)
+
+
 def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
     """Every student's notebooks in ``folder``, matched to ``assignments``, with notes on the rest.
 
@@ -142,57 +169,102 @@ def find_submissions(folder: Path | str, assignments: list[str]) -> Found:
     Returns:
         A :class:`Found`: at most one submission per student and assignment (an exact name at
         the top of the student's folder first, then nbgrader's layout, then the shortest path),
-        and a note for every file or folder that is not graded and why.
+        and a note for every file or folder that is not graded or searched, and why.
     """
     folder = Path(folder)
     found = Found()
+    folders: dict[str, list[os.DirEntry]] = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         name = entry.name
-        if name.startswith("."):
-            continue
         if entry.is_symlink():
-            found.notes.append((name, f"{name!r} is a symlink: not graded"))
-            found.students.append(name)
+            found.notes.append((student_id(name), f"{_quoted(name)} is a symlink: not graded"))
+            found.students.append(student_id(name))
             continue
         if not entry.is_dir(follow_symlinks=False):
             if name.lower().endswith(".ipynb"):
-                found.notes.append(("-", f"{name!r} is not inside a student folder: not graded"))
+                found.notes.append(("-", f"{_quoted(name)} is not inside a student folder: not graded"))
+            continue  # other loose files (.DS_Store, the LMS's index.html) are not submissions
+        if name in _SKIPPED_FOLDERS or name.startswith("."):
+            found.notes.append(("-", f"{_quoted(name)} skipped: {_skip_reason(name)}"))
             continue
-        found.students.append(name)
-        candidates: dict[str, list[tuple[tuple, str, Path, str]]] = {}
-        for path, relative in _notebooks_in(Path(entry.path), name, found.notes):
-            try:
-                text = read_submission(path)
-            except ValueError as err:
-                if "graded 0" not in str(err):
-                    found.notes.append((name, f"{relative!r} {err}"))
+        folders.setdefault(student_id(name), []).append(entry)
+    for student, entries in folders.items():
+        found.students.append(student)
+        if len(entries) > 1:
+            found.notes.append((student, "folders " + " and ".join(ascii(e.name) for e in entries) +
+                                " are one student (the same name in different Unicode spellings): graded together"))
+        elif entries[0].name != student:
+            found.notes.append((student, f"folder {ascii(entries[0].name)} is listed as {ascii(student)} "
+                                         "(the same name in Unicode's NFC spelling)"))
+        candidates: dict[str, list[tuple[tuple, str, Path, str, str]]] = {}
+        seen = False
+        for entry in entries:
+            prefix = entry.name + "/" if len(entries) > 1 else ""
+            for path, relative in _notebooks_in(Path(entry.path), student, found.notes):
+                seen, relative = True, prefix + relative
+                try:
+                    text = read_submission(path)
+                except ValueError as err:
+                    if "graded 0" not in str(err):
+                        found.notes.append((student, f"{_quoted(relative)} {err}"))
+                        continue
+                    text = None
+                assignment, how = _match(path.name, text, assignments)
+                if assignment is None:
+                    found.notes.append((student, f"{_quoted(relative)} is not one of the graded notebooks: not graded"))
                     continue
-                text = None
-            assignment, how = _match(path.name, text, assignments)
-            if assignment is None:
-                found.notes.append((name, f"{relative!r} is not one of the graded notebooks: not graded"))
-                continue
-            parts = Path(relative).parts
-            rank = (0 if how == "exact" and len(parts) == 1 else
-                    1 if how == "exact" and parts == (assignment, path.name) else 2 if how == "exact" else
-                    3 if how == "by name" else 4, len(parts), relative)
-            candidates.setdefault(assignment, []).append((rank, relative, path, how))
-        if not candidates and not any(student == name for student, _ in found.notes):
-            found.notes.append((name, "no notebook found"))
+                parts = Path(relative).parts[1 if prefix else 0:]
+                rank = (0 if how == "exact" and len(parts) == 1 else
+                        1 if how == "exact" and parts == (assignment, path.name) else 2 if how == "exact" else
+                        3 if how == "by name" else 4, len(parts), relative)
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else ""
+                candidates.setdefault(assignment, []).append((rank, relative, path, how, digest))
+        if not seen:
+            found.notes.append((student, "no notebook found"))
         for assignment, options in sorted(candidates.items()):
             options.sort()
-            _, relative, path, how = options[0]
-            found.submissions.append(Submission(name, assignment, path, relative, how))
+            _, relative, path, how, digest = options[0]
+            found.submissions.append(Submission(student, assignment, path, relative, how, digest))
             if how != "exact":
-                found.notes.append((name, f"{relative!r} graded as {assignment} (matched {how})"))
-            for _, other, _, _ in options[1:]:
-                found.notes.append((name, f"{other!r} is another copy of {assignment}: not graded "
-                                          f"({relative!r} was)"))
+                found.notes.append((student, f"{_quoted(relative)} graded as {assignment} (matched {how})"))
+            for _, other, *_ in options[1:]:
+                found.notes.append((student, f"{_quoted(other)} is another copy of {assignment}: not graded "
+                                             f"({_quoted(relative)} was)"))
+    found.students = sorted(set(found.students))
     return found
 
 
+def _skip_reason(name: str) -> str:
+    """Why a folder is not searched for submissions, in words for the score table."""
+    if name == ".ipynb_checkpoints":
+        return "Jupyter's autosaved copies, not submissions"
+    if name == "__MACOSX":
+        return "macOS metadata added by zip, not submissions"
+    if name in _SKIPPED_FOLDERS:
+        return "a tool's folder, not submissions"
+    return "a hidden folder (its name starts with '.'); rename it to grade what is inside"
+
+
+def _has_notebook(top: str, depth: int = 4) -> bool:
+    """Whether a folder holds an ``.ipynb`` within ``depth`` levels (no symlinks followed)."""
+    try:
+        with os.scandir(top) as entries:
+            for entry in entries:
+                if entry.name.lower().endswith(".ipynb") and entry.is_file(follow_symlinks=False):
+                    return True
+                if depth > 0 and entry.is_dir(follow_symlinks=False) and _has_notebook(entry.path, depth - 1):
+                    return True
+    except OSError:
+        return False
+    return False
+
+
 def _notebooks_in(top: Path, student: str, notes: list[tuple[str, str]]) -> list[tuple[Path, str]]:
-    """(path, path relative to ``top``) of every ``.ipynb`` below ``top``, no symlinks followed."""
+    """(path, path relative to ``top``) of every ``.ipynb`` below ``top``, no symlinks followed.
+
+    Folders that are not searched (hidden, tools', deeper than :data:`MAX_DEPTH`) get a note
+    when they hold a notebook; ``__pycache__`` and empty checkpoints pass silently.
+    """
     result = []
     for here, dirs, files in os.walk(top, followlinks=False):
         depth = len(Path(here).relative_to(top).parts)
@@ -200,16 +272,51 @@ def _notebooks_in(top: Path, student: str, notes: list[tuple[str, str]]) -> list
             relative = str(Path(here, d).relative_to(top))
             if d in _SKIPPED_FOLDERS or d.startswith("."):
                 dirs.remove(d)
+                if _has_notebook(os.path.join(here, d)):
+                    notes.append((student, f"{_quoted(relative)} skipped: {_skip_reason(d)}"))
             elif os.path.islink(os.path.join(here, d)):
-                notes.append((student, f"{relative!r} is a symlink: not graded"))
+                notes.append((student, f"{_quoted(relative)} is a symlink: not graded"))
                 dirs.remove(d)
             elif depth >= MAX_DEPTH:
                 dirs.remove(d)
+                if _has_notebook(os.path.join(here, d)):
+                    notes.append((student, f"{_quoted(relative)} skipped: more than {MAX_DEPTH} folders deep"))
         dirs.sort()
         for f in sorted(files):
             if f.lower().endswith(".ipynb") and not f.startswith("."):
                 result.append((Path(here, f), str(Path(here, f).relative_to(top))))
     return result
+
+
+def run_inputs(found: Found, sources: dict[str, Path], course_dir: Path) -> dict:
+    """What a run's grades depend on, as hashes, so that shards of different runs are never merged.
+
+    Args:
+        found: every submission of the whole class (before a shard split).
+        sources: ``{assignment: instructor notebook}``.
+        course_dir: the course folder (its ``release/<NN_x>/<NN_x>.ipynb`` are hashed when present).
+
+    Returns:
+        ``{"submissions": {student: {assignment: "<sha256> <file>"}}, "notebooks": {assignment:
+        sha256}, "releases": {assignment: sha256 or None}, "grader": sha256 of the grader's code}``.
+    """
+    def digest(path: Path) -> str | None:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    graded = sorted({s.assignment for s in found.submissions})
+    submissions: dict[str, dict[str, str]] = {}
+    for sub in found.submissions:
+        submissions.setdefault(sub.student, {})[sub.assignment] = f"{sub.sha256 or 'not-utf-8'} {sub.relative}"
+    grader = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        grader.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {"submissions": submissions,
+            "notebooks": {a: digest(sources[a]) for a in graded},
+            "releases": {a: digest(course_dir / "release" / a / f"{a}.ipynb") for a in graded},
+            "grader": grader.hexdigest()}
 
 
 # --------------------------------------------------------------------------- grading
@@ -269,13 +376,14 @@ def grade(submitted: Path | str | None = None, config: HomeworkConfig | None = N
     if not found.submissions and not found.students:
         raise ValueError(f"found no submissions in {str(folder)!r}: expected <student>/<NN_x>.ipynb "
                          "or <student>/<NN_x>/<NN_x>.ipynb")
+    everyone, inputs = sorted(found.students), run_inputs(found, sources, config.course_dir)
     if shard is not None:
         mine = {s for s in found.students if shard_of(s, shard[1]) == shard[0]}
         found.submissions = [s for s in found.submissions if s.student in mine]
         found.notes = [n for n in found.notes if n[0] in mine or (n[0] == "-" and shard[0] == 0)]
         found.students = sorted(mine)
     run = GradeRun(config.seed if config.seed is not None else secrets.randbelow(2**31),
-                   notes=found.notes, students=found.students, shard=shard)
+                   notes=found.notes, students=found.students, shard=shard, everyone=everyone, inputs=inputs)
     needed = sorted({s.assignment for s in found.submissions})
     tasks = {a: exercises(sources[a]) for a in needed}  # ValueError for notebooks without probes
     references: dict[str, Reference] = {}
