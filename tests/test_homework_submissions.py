@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import homework_fixtures as fx  # noqa: E402
 from homework_tools import cli, feedback, grading, safe, scores  # noqa: E402
 from homework_tools.config import HomeworkConfig  # noqa: E402
-from test_homework import REFERENCE, _fake_execute  # noqa: E402
+from test_homework import REFERENCE, _fake_sandbox  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="raw-byte file names and hard links: Linux")
 
@@ -56,7 +56,7 @@ def _inbox(tmp_path: Path, names: list[str | bytes]) -> Path:
 
 
 def test_hostile_names_are_written_safely(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE})
     inbox = _inbox(tmp_path, [*HOSTILE, RAW])
     os.rename(os.path.join(os.fsencode(inbox), RAW, fx.NAME.encode()),  # a file name that is not UTF-8 either
               os.path.join(os.fsencode(inbox), RAW, b"\xe9t\xe9 98_fixture.ipynb"))
@@ -148,7 +148,7 @@ def test_unicode_spellings_of_one_name_are_one_student(tmp_path, monkeypatch):
     assert f"'{nfc}/old/98_fixture.ipynb' is another copy of 98_fixture" in text
     assert "is listed as '\\xe9mile' (the same name in Unicode's NFC spelling)" in text
     assert grading.shard_of(nfc, 4) == grading.shard_of(grading.student_id(nfd), 4)
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE})
     cells = fx.cells()
     cells[0].source = "reference"
     run = grading.grade(inbox, HomeworkConfig(tmp_path / "course", seed=1, jobs=1), notebooks=fx.write(
@@ -182,7 +182,7 @@ def _late_student(names: list[str], count: int = 2) -> tuple[str, int]:
 
 
 def test_merge_refuses_a_mixture_and_names_the_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE})
     names = [f"s{i}" for i in range(8)]
     source = _class(tmp_path, names)
     config = HomeworkConfig(tmp_path / "course", seed=5, jobs=2)
@@ -249,7 +249,7 @@ def test_merge_refuses_a_mixture_and_names_the_files(tmp_path, monkeypatch):
 
 
 def test_a_shard_file_is_replaced_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(grading, "execute", _fake_execute({"reference": REFERENCE}))
+    _fake_sandbox(monkeypatch, {"reference": REFERENCE})
     source = _class(tmp_path, ["a", "b", "c"])
     config = HomeworkConfig(tmp_path / "course", seed=5, jobs=1)
     (first, _) = _shards(tmp_path, config, source)
