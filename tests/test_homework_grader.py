@@ -667,3 +667,60 @@ def test_adversarial_class_feedback_is_actionable_and_reveals_nothing(adversaria
             "long or crashed the kernel." in texts["hang"])
     assert "## Exercise 3 (3 points): channel means: 0/3 points" in texts["tensor_liar"]
     assert "Not solved yet" not in texts["monkeypatch"] and "your answer is not the expected one" in texts["monkeypatch"]
+
+
+# --------------------------------------------------------------------------- a model measured outside the kernel
+
+MODEL_TEST = r'''y = my_block()(torch.zeros(1, 2, 7, 7))
+assert y.shape == (1, 2, 7, 7), "keep the shape"
+### BEGIN HIDDEN TESTS
+def cases(seed):
+    return {"size": 9}, {}
+def probe(inputs):
+    import torch
+    n = int(inputs["size"])
+    block = attempt(my_block)
+    return {"block": attempt(lambda: export_module(block.eval(), torch.zeros(1, 2, n, n)))}
+def derive(answer, inputs):
+    import torch
+    block = rebuild_module(answer["block"])
+    x = torch.zeros(1, 2, int(inputs["size"]), int(inputs["size"]), requires_grad=True)
+    out = block(x)
+    out[0, :, 4, 4].sum().backward()
+    seen = (x.grad[0].abs().sum(0) > 0).nonzero()
+    side = int(max(seen[:, 0].max() - seen[:, 0].min(), seen[:, 1].max() - seen[:, 1].min()) + 1)
+    return {"numbers": block.stored_numbers, "field": side, "shape": list(out.shape)}
+COMPARE = {"numbers": {"max": 100}, "field": {"min": 5, "needs": ["shape"]}, "shape": "equal"}
+### END HIDDEN TESTS'''
+
+
+def test_derive_measures_a_model_sent_as_data(tmp_path):
+    """A budget and a receptive field measured in the instructor's kernel on the exported graph: a block that
+    hides its weights from parameters(), in a buffer or in a plain attribute, is counted all the same."""
+    cells = [fx.cells()[0], nbf.v4.new_code_cell("import torch\nfrom torch import nn"),
+             nbf.v4.new_markdown_cell("### Exercise 1 (2 points): a block\n\nA 5x5 view in at most 100 numbers."),
+             fx._code("def my_block():\n    ### BEGIN SOLUTION\n    return nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, "
+                      "bias=False), nn.Conv2d(2, 2, 3, padding=1, bias=False))\n    ### END SOLUTION", "97-ex1-code"),
+             fx._code(MODEL_TEST, "97-ex1-test", 2)]
+    source = fx.write(tmp_path / "src", cells, name="97_model.ipynb")
+    answers = {
+        "honest": "    return nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, bias=False), nn.Conv2d(2, 2, 3, padding=1, bias=False))",
+        "hider": ("    class Hider(nn.Module):\n        def __init__(self):\n            super().__init__()\n"
+                  "            self.register_buffer('k', torch.randn(2, 2, 5, 5))\n            self.w = torch.randn(2, 2, 5, 5)\n"
+                  "        def parameters(self, recurse=True):\n            return iter([])\n"
+                  "        def forward(self, x):\n            f = torch.nn.functional.conv2d\n"
+                  "            return f(x, self.k, padding=2) + f(x, self.w, padding=2)\n    return Hider()"),
+        "one_by_one": "    return nn.Conv2d(2, 2, 1)",
+    }
+    for student, code in answers.items():
+        student_cells = [c.copy() for c in cells]
+        student_cells[3] = fx._code("def my_block():\n" + code, "97-ex1-code")
+        fx.write(tmp_path / "inbox" / student, student_cells, name="97_model.ipynb")
+    config = HomeworkConfig(tmp_path / "course", limits=Limits(cell_timeout=300, notebook_time=900, probe_time=300),
+                            jobs=2, seed=7)  # torch.export is slow to import on a busy machine
+    run = grading.grade(tmp_path / "inbox", config, notebooks=source.parent)
+    got = {r["student"]: r["exercises"][0]["points"] for r in run.records}
+    # the hider stores 200 numbers (over budget), the 1x1 convolution sees 1x1 pixels (field fails)
+    assert got == {"honest": 2, "hider": pytest.approx(4 / 3), "one_by_one": pytest.approx(4 / 3)}, run.records
+    reasons = {r["student"]: r["exercises"][0]["reasons"] for r in run.records}
+    assert reasons["hider"] == reasons["one_by_one"] == ["out of bounds"]
