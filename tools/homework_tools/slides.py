@@ -68,10 +68,18 @@ def vendor_files(vendor: Path = VENDOR) -> dict[str, dict]:
     return manifest
 
 
-def copy_vendor(out_dir: Path, vendor: Path = VENDOR) -> Path:
-    """Copy the checked vendor files to ``out_dir/vendor/`` (files already there and equal are kept)."""
+def copy_vendor(out_dir: Path, vendor: Path = VENDOR, packages: Iterable[str] | None = None) -> Path:
+    """Copy the checked vendor files to ``out_dir/vendor/`` (files already there and equal are kept).
+
+    Args:
+        out_dir: the folder that gets ``vendor/``.
+        vendor: the checksummed source folder (default the repository's ``vendor/``).
+        packages: copy only the files of these npm packages (default: every package).
+    """
     target = out_dir / "vendor"
     for rel, record in vendor_files(vendor).items():
+        if packages is not None and record["package"] not in packages:
+            continue
         dest = target / rel
         if dest.is_file() and _sha256(dest) == record["sha256"]:
             continue
