@@ -83,7 +83,7 @@ def test_vendor_files_are_checked_before_anything_is_written(tmp_path):
 def test_vendor_manifest_records_version_licence_and_checksum():
     manifest = json.loads((slides.VENDOR / "manifest.json").read_text())
     packages = {r["package"]: r["version"] for r in manifest.values()}
-    assert set(packages) == {"reveal.js", "@jupyter-widgets/html-manager", "mathjax"}
+    assert set(packages) == {"reveal.js", "@jupyter-widgets/html-manager", "mathjax", "axe-core"}
     assert all(r["licence"] and len(r["sha256"]) == 64 and r["integrity"].startswith("sha512-")
                for r in manifest.values())
 

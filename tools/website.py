@@ -310,9 +310,16 @@ def stage(stage_dir: Path, notebooks_dir: Path, course: Course) -> list[str]:
     return [f"notebooks/{name}" for name in wanted]
 
 
-def build(out: Path | str = DEFAULT_OUT, notebooks_dir: Path | str = ROOT / "notebooks",
+def build(out: Path | str = DEFAULT_OUT, notebooks_dir: Path | str = ROOT / "notebooks", course: Course | None = None,
           stage_dir: Path | str | None = None, quiet: bool = True) -> Path:
     """Build the website into ``out`` (emptied first) from the stored outputs; returns ``out/index.html``.
+
+    Args:
+        out: the site's folder (its sources are staged in ``<out>-src`` unless ``stage_dir`` is given).
+        notebooks_dir: where the ``NN_x.ipynb`` notebooks are (default ``notebooks/``).
+        course: the syllabus and repository (default :func:`read_course`); its syllabus must name
+            exactly the notebooks of ``notebooks_dir``.
+        quiet: print only problems (else Sphinx's progress too).
 
     Raises:
         RuntimeError: Sphinx reported a warning or an error (all of them are listed); the site is
@@ -326,7 +333,7 @@ def build(out: Path | str = DEFAULT_OUT, notebooks_dir: Path | str = ROOT / "not
     out = Path(out).resolve()
     stage_dir = Path(stage_dir).resolve() if stage_dir else out.parent / (out.name + "-src")
     vendor_files()  # fail before building anything
-    course = read_course()
+    course = course or read_course()
     stage(stage_dir, Path(notebooks_dir).resolve(), course)
     if out.exists():
         shutil.rmtree(out)
@@ -347,6 +354,7 @@ class _Warnings:
         self.lines: list[str] = []
 
     def write(self, text: str) -> None:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # no terminal colours
         self.lines += [line for line in text.splitlines() if line.strip()]
 
     def flush(self) -> None:

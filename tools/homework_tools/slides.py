@@ -35,6 +35,7 @@ VENDOR = ROOT / "vendor"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "course_reveal"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SLIDE_VENDOR = ("reveal.js", "@jupyter-widgets/html-manager", "mathjax")  # the vendor/ packages slides load
 
 
 class VendorFileError(RuntimeError):
@@ -156,7 +157,7 @@ def lecture(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfi
         vendor_files()  # fail before writing anything
     out_dir.mkdir(parents=True, exist_ok=True)
     if html:
-        copy_vendor(out_dir)
+        copy_vendor(out_dir, packages=SLIDE_VENDOR)
     written = []
     for path in paths:
         nb = slide_notebook(nbformat.read(path, as_version=4))
