@@ -27,8 +27,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
 _HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 COLAB_SETUP = "colab-setup"  # cell metadata {"course": {"setup": "colab-setup"}} marks the Colab cell
-WIDGET_NOTE = ("*A picture of the interactive tool at its saved setting: the sliders, menus and buttons the "
-               "text mentions appear when the notebook runs (JupyterLab, Colab or Binder).*")
+# under a widget's picture (one line on a slide): the sliders the text mentions are not on the page
+WIDGET_NOTE = "*Picture of the tool at its saved setting: the sliders and menus appear when the notebook runs.*"
 _NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)  # nbval's cell markers: test plumbing
 
 
