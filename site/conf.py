@@ -59,4 +59,5 @@ html_theme_options = {
     "show_navbar_depth": 1,
     "show_prev_next": True,
     "navigation_with_keys": False,
+    "navbar_persistent": [],  # the search field is in the sidebar: not a second one in a top bar
 }

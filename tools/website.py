@@ -153,7 +153,7 @@ def syllabus_table(course: Course) -> str:
     for lesson in course.syllabus:
         number = lesson.notebook.split("_", 1)[0]
         rows.append(f"| {number} | [{lesson.title}](notebooks/{lesson.notebook}.ipynb) | {lesson.outcome} "
-                    f"| {lesson.minutes} min |")
+                    f"| {lesson.minutes}\u00a0min |")  # (a no-break space: "10 min" stays on one line)
     total = sum(lesson.minutes for lesson in course.syllabus)
     return "\n".join(rows) + f"\n\nIn all about {total // 60} h {total % 60:02d} min of study.\n"
 

@@ -5,17 +5,20 @@
 
 * ``NN_topic.slides.html``: a reveal.js slideshow made from local files only (reveal.js, the
   Jupyter widget manager and MathJax are copied from ``vendor/`` into ``lecture/vendor/``
-  after their sha256 is checked against ``vendor/manifest.json``). Open it in a browser:
-  arrow keys move between slides (left/right) and sub-slides (down/up), ``s`` opens the
-  speaker view, ``Esc`` the overview. Widget cells show their static figure; widgets without
-  one (progress bars) render from the widget state saved in the notebook. Long code lines
-  wrap, a long slide scrolls.
+  after their sha256 is checked against ``vendor/manifest.json``). Open it in a browser: the
+  arrow keys (or space) step through every slide, ``s`` opens the speaker view, ``Esc`` the
+  overview. Every slide fits a 1280x720 screen with no text under 18 px (:mod:`.slidefit`
+  cuts it where needed). Widget cells show their static figure and a note; widgets without one
+  render from the widget state saved in the notebook. Code wraps at spaces; text outputs keep
+  their lines and scroll sideways.
 * ``NN_topic.ipynb``: the notebook with its slide metadata, to present live in JupyterLab.
 
-A markdown cell starting with a ``#``/``##`` heading opens a slide, one with ``###`` a
-sub-slide below it; every other cell continues the current one. An exercise's solution cell
-is a *fragment*: the audience sees the task first, the next arrow press shows the reference
-answer. The grading probes (hidden tests) are left out. Slide types already in a cell are kept.
+A markdown cell is cut before each heading: ``#``/``##`` opens a slide, ``###`` and deeper a
+sub-slide (so an exercise announced in the middle of a cell starts its own); every other cell
+continues the current one. An exercise's solution cell is a *fragment*: the audience sees the
+task first, the next key press shows the reference answer. What the audience must not see is
+left out (:mod:`.present`: grading probes, solution markers, the Colab setup cell). Slide
+types already in a cell are kept.
 """
 
 from __future__ import annotations
