@@ -120,11 +120,9 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     """The course's dependencies that ``install`` asks pip for (all but :data:`HOST_PACKAGES`)."""
     import re
 
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    deps = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    from website import toml
+
+    deps = toml(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
     return [d for d in deps if re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0].lower() not in HOST_PACKAGES]
 
 

@@ -92,6 +92,15 @@ class Course:
         return path[0], path[1].removesuffix(".git")
 
 
+def toml(text: str) -> dict:
+    """Parse TOML (``tomllib``; ``tomli`` on Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
 def read_course(path: Path | str = COURSE_FILE) -> Course:
     """Read ``site/course.toml``.
 
@@ -99,16 +108,12 @@ def read_course(path: Path | str = COURSE_FILE) -> Course:
         ValueError: the file is missing, not TOML, or a setting is missing or of the wrong type
             (the message names it).
     """
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path} is missing (restore it with `git checkout -- {path.name}`)") from None
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # tomllib.TOMLDecodeError
         raise ValueError(f"{path} is not valid TOML: {err}") from None
     repo = data.get("repository")
     if not isinstance(repo, dict) or not all(isinstance(repo.get(k), str) and repo[k] for k in ("url", "branch")):
