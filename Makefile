@@ -7,8 +7,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup lab lab-merge progress progress-reset instructor slides test lint test-browser chromium graphviz unit \
-	notebooks claims benchmark sandbox release bundle grade grade-check clean
+.PHONY: setup lab lab-merge progress progress-reset instructor slides site test-site test lint test-browser chromium \
+	graphviz unit notebooks claims benchmark sandbox release bundle grade grade-check clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,20 @@ instructor: $(STAMP)
 # The lecture view: offline reveal.js slides in $(HOMEWORK)/lecture/ (NB=notebooks/03_x.ipynb for one).
 slides: $(STAMP)
 	$(BIN)/python tools/homework.py --course-dir $(HOMEWORK) lecture $(NB)
+
+# The course website, static and offline: build/site/index.html (installs the `site` extra on first use).
+SITE_STAMP := $(VENV)/.site-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[site]"
+	@rm -f $(VENV)/.site-installed-* && touch $@
+
+site: $(SITE_STAMP)
+	$(BIN)/python tools/website.py build
+
+# The website in headless Chromium from file:// (every page, offline, accessibility, search, links).
+test-site: site chromium
+	CONVNETS_SITE=$(CURDIR)/build/site CONVNETS_QUICK=1 CONVNETS_CACHE=$(CURDIR)/.cache/test MPLBACKEND=Agg \
+		$(BIN)/python -m pytest tests/test_website.py tests/browser/test_site.py --browser --durations=5 $(ARGS)
 
 # The homework grader's sandbox (bubblewrap, Linux only): installed with apt as root, else say how.
 sandbox:

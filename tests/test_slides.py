@@ -83,7 +83,7 @@ def test_vendor_files_are_checked_before_anything_is_written(tmp_path):
 def test_vendor_manifest_records_version_licence_and_checksum():
     manifest = json.loads((slides.VENDOR / "manifest.json").read_text())
     packages = {r["package"]: r["version"] for r in manifest.values()}
-    assert set(packages) == {"reveal.js", "@jupyter-widgets/html-manager", "mathjax"}
+    assert set(packages) == {"reveal.js", "@jupyter-widgets/html-manager", "mathjax", "axe-core"}
     assert all(r["licence"] and len(r["sha256"]) == 64 and r["integrity"].startswith("sha512-")
                for r in manifest.values())
 
@@ -126,3 +126,77 @@ def test_static_view_box_refuses_bad_arguments():
         widgets.static_view_box([], lambda: b"", "x", kind="Grid")
     with pytest.raises(TypeError, match="function returning a figure"):
         widgets.static_view_box([], b"png", "x")
+
+
+# --------------------------------------------------------------------------- slides that fit a screen
+
+def _png(width: int, height: int) -> str:
+    import io
+
+    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_exercise_headings_in_the_middle_of_a_cell_start_a_slide():
+    from homework_tools import slidefit
+
+    md = "## 4. Section\n\nText.\n\n```python\n# not a heading\n```\n\n### Exercise 2 (1 point): b\n\nTask.\n#### Hint\nx"
+    assert slidefit.split_at_headings(md) == ["## 4. Section\n\nText.\n\n```python\n# not a heading\n```",
+                                              "### Exercise 2 (1 point): b\n\nTask.", "#### Hint\nx"]
+    nb = nbf.v4.new_notebook(cells=[nbf.v4.new_markdown_cell(md), nbf.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n"
+                                                                                        "### END SOLUTION")])
+    nb.cells[1].metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "96-ex2-code"}
+    cells = slides.slide_notebook(nb).cells
+    assert [c.metadata["slideshow"]["slide_type"] for c in cells] == ["slide", "subslide", "subslide", "fragment"]
+    assert cells[3].source == "x = 1", "solution markers are left out"
+
+
+def test_fit_cuts_slides_where_the_next_cell_would_not_fit():
+    from homework_tools import slidefit
+
+    long_text = "\n\n".join("A paragraph of prose that goes on for a while. " * 4 for _ in range(14))
+    tall_picture = nbf.v4.new_output("display_data", data={"image/png": _png(1200, 500), "text/plain": "<Figure>"})
+    cells = [nbf.v4.new_markdown_cell("## Title\n\n" + long_text),
+             nbf.v4.new_code_cell("plot()\n" * 3, outputs=[tall_picture, copy_output(tall_picture)]),
+             nbf.v4.new_code_cell("print(1)", outputs=[nbf.v4.new_output("stream", name="stdout", text="1\n")])]
+    nb = slidefit.fit(slides.slide_notebook(nbf.v4.new_notebook(cells=cells)))
+    kinds = [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
+    assert kinds[0] == "slide" and kinds.count("subslide") >= 3, kinds
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    assert len(markdown) >= 2 and "".join(c.source for c in markdown).count("A paragraph") == 56, "text lost"
+    parts = [c for c in nb.cells if c.cell_type == "code" and "plot()" in c.source]
+    assert len(parts) == 2 and [len(p.outputs) for p in parts] == [1, 1], "input + picture, then the other picture"
+    assert slidefit.HIDE_INPUT in parts[1].metadata.tags and slidefit.HIDE_INPUT not in parts[0].metadata.get("tags", [])
+    height = []
+    for cell in nb.cells:  # every slide's estimated content fits
+        if cell.metadata["slideshow"]["slide_type"] in ("slide", "subslide"):
+            height.append(0.0)
+        height[-1] += slidefit.cell_height(cell)
+    assert max(height) <= slidefit.budget(), height
+
+
+def copy_output(output):
+    import copy
+
+    return copy.deepcopy(output)
+
+
+def test_picture_sizes_are_read_from_png_and_jpeg():
+    import io
+
+    from homework_tools import slidefit
+
+    fig = plt.figure(figsize=(3, 2), dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=100)
+    plt.close(fig)
+    jpeg = nbf.v4.new_output("display_data", data={"image/jpeg": base64.b64encode(buf.getvalue()).decode()})
+    assert slidefit.image_size(jpeg) == (300, 200)
+    png = nbf.v4.new_output("display_data", data={"image/png": _png(640, 480)})
+    assert slidefit.image_size(png) == (640, 480)
+    png.metadata = {"image/png": {"width": 320}}
+    assert slidefit.image_size(png) == (320, 240), "a stored display width keeps the aspect ratio"
+    assert slidefit.output_height(png) == pytest.approx(240 + 12)

@@ -1,13 +1,14 @@
-"""Rebuild vendor/ (the JavaScript the offline slides need) from the npm registry.
+"""Rebuild vendor/ (the JavaScript of the offline slides, the website and its tests) from the npm registry.
 
     python vendor/build_vendor.py            # fetch, extract, rewrite manifest.json + README.md
     python vendor/build_vendor.py --check    # fetch into a temp folder and compare checksums
 
 Each package is fetched with ``npm pack <name>@<version>`` (npm checks the tarball against
 the registry's integrity hash; nothing is installed and no package script runs) and only
-the files the slides load are copied out of it, with the package's licence. The lecture
-slides (``python tools/homework.py lecture``) verify every file against ``manifest.json``
-before copying it next to the slides.
+the files the slides, the website or its tests load are copied out of it, with the package's
+licence. The lecture slides (``python tools/homework.py lecture``) and the website
+(``python tools/website.py build``) verify every file against ``manifest.json`` before copying
+the ones they need next to their pages.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ PACKAGES = {
     ]),
     "mathjax": ("3.2.2", "Apache-2.0", "formulas in the lesson text (TeX, SVG output, every extension built in)", [
         "LICENSE", "es5/tex-svg-full.js",
+    ]),
+    "axe-core": ("4.14.1", "MPL-2.0", "accessibility checks of every website page in the browser tests "
+                 "(injected by the tests, not part of the site)", [
+        "LICENSE", "LICENSE-3RD-PARTY.txt", "axe.min.js",
     ]),
 }
 
@@ -91,12 +96,14 @@ def build(out: Path) -> dict[str, dict]:
     return manifest
 
 
-README_HEAD = """# JavaScript vendored for the offline slides
+README_HEAD = """# JavaScript vendored for the offline slides, the website and its tests
 
-`python tools/homework.py lecture` writes reveal.js slides that work without a network: the
-files below are copied next to the slides, after their sha256 is checked against
-`manifest.json` (a missing or changed file stops the build with its name; restore it with
-`git checkout -- vendor/<file>` or rebuild with `python vendor/build_vendor.py`).
+`python tools/homework.py lecture` writes reveal.js slides and `python tools/website.py build`
+(`make site`) the course website, both working without a network: the files below that each
+needs are copied next to its pages, after their sha256 is checked against `manifest.json` (a
+missing or changed file stops the build with its name; restore it with
+`git checkout -- vendor/<file>` or rebuild with `python vendor/build_vendor.py`). axe-core is
+used only by the website's tests (`make test-site`), which inject it into each page.
 
 Each file comes unchanged from its npm package, fetched with `npm pack` (the registry's
 integrity hash is checked by npm and recorded). `python vendor/build_vendor.py --check`

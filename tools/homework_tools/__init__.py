@@ -10,6 +10,8 @@
 * :mod:`.grading`   find submissions (literal names, odd files reported), reference answers,
   grade in parallel or in shards
 * :mod:`.scores`    score table, CSV/JSON files, feedback, merging shards
-* :mod:`.slides`    slide-ready lecture copies of notebooks
+* :mod:`.present`   what an audience sees of a notebook (slides and website): no probes, no markers
+* :mod:`.slides`    slide-ready lecture copies of notebooks and offline reveal.js slides
+* :mod:`.slidefit`  slides cut to fit a 1280x720 screen (estimated heights)
 * :mod:`.cli`       the command line (``python tools/homework.py ...``)
 """

@@ -5,17 +5,20 @@
 
 * ``NN_topic.slides.html``: a reveal.js slideshow made from local files only (reveal.js, the
   Jupyter widget manager and MathJax are copied from ``vendor/`` into ``lecture/vendor/``
-  after their sha256 is checked against ``vendor/manifest.json``). Open it in a browser:
-  arrow keys move between slides (left/right) and sub-slides (down/up), ``s`` opens the
-  speaker view, ``Esc`` the overview. Widget cells show their static figure; widgets without
-  one (progress bars) render from the widget state saved in the notebook. Long code lines
-  wrap, a long slide scrolls.
+  after their sha256 is checked against ``vendor/manifest.json``). Open it in a browser: the
+  arrow keys (or space) step through every slide, ``s`` opens the speaker view, ``Esc`` the
+  overview. Every slide fits a 1280x720 screen with no text under 18 px (:mod:`.slidefit`
+  cuts it where needed). Widget cells show their static figure and a note; widgets without one
+  render from the widget state saved in the notebook. Code wraps at spaces; text outputs keep
+  their lines and scroll sideways.
 * ``NN_topic.ipynb``: the notebook with its slide metadata, to present live in JupyterLab.
 
-A markdown cell starting with a ``#``/``##`` heading opens a slide, one with ``###`` a
-sub-slide below it; every other cell continues the current one. An exercise's solution cell
-is a *fragment*: the audience sees the task first, the next arrow press shows the reference
-answer. The grading probes (hidden tests) are left out. Slide types already in a cell are kept.
+A markdown cell is cut before each heading: ``#``/``##`` opens a slide, ``###`` and deeper a
+sub-slide (so an exercise announced in the middle of a cell starts its own); every other cell
+continues the current one. An exercise's solution cell is a *fragment*: the audience sees the
+task first, the next key press shows the reference answer. What the audience must not see is
+left out (:mod:`.present`: grading probes, solution markers, the Colab setup cell). Slide
+types already in a cell are kept.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from pathlib import Path
 
 from .authoring import course_notebooks, read_notebook
 from .config import ROOT, HomeworkConfig
+from .present import fold_kind, public_notebook
+from .slidefit import HIDE_INPUT, LAYOUT, fit, split_at_headings
 
 VENDOR = ROOT / "vendor"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "course_reveal"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SLIDE_VENDOR = ("reveal.js", "@jupyter-widgets/html-manager", "mathjax")  # the vendor/ packages slides load
 
 
 class VendorFileError(RuntimeError):
@@ -68,10 +73,18 @@ def vendor_files(vendor: Path = VENDOR) -> dict[str, dict]:
     return manifest
 
 
-def copy_vendor(out_dir: Path, vendor: Path = VENDOR) -> Path:
-    """Copy the checked vendor files to ``out_dir/vendor/`` (files already there and equal are kept)."""
+def copy_vendor(out_dir: Path, vendor: Path = VENDOR, packages: Iterable[str] | None = None) -> Path:
+    """Copy the checked vendor files to ``out_dir/vendor/`` (files already there and equal are kept).
+
+    Args:
+        out_dir: the folder that gets ``vendor/``.
+        vendor: the checksummed source folder (default the repository's ``vendor/``).
+        packages: copy only the files of these npm packages (default: every package).
+    """
     target = out_dir / "vendor"
     for rel, record in vendor_files(vendor).items():
+        if packages is not None and record["package"] not in packages:
+            continue
         dest = target / rel
         if dest.is_file() and _sha256(dest) == record["sha256"]:
             continue
@@ -81,43 +94,52 @@ def copy_vendor(out_dir: Path, vendor: Path = VENDOR) -> Path:
 
 
 def slide_notebook(nb):
-    """A copy of ``nb`` with slide metadata, without grading probes (``nbformat`` v4 node).
+    """A copy of ``nb`` with slide metadata, as an audience sees it (``nbformat`` v4 node).
 
-    Headings ``#``/``##`` open slides, ``###`` sub-slides; solution cells are fragments (shown
-    on the next key press); cells that already have a slide type keep it.
+    What :func:`.present.public_notebook` leaves (no grading probes, no solution markers, widget
+    pictures with their note), with markdown cells cut before each heading: a ``#``/``##``
+    heading opens a slide, ``###`` and deeper a sub-slide (so an exercise announced in the middle
+    of a cell gets its own); solution cells are fragments (shown on the next key press); cells
+    that already have a slide type keep it.
     """
-    from nbgrader.preprocessors import ClearHiddenTests
+    import nbformat
 
-    nb = copy.deepcopy(nb)
-    nb, _ = ClearHiddenTests(enforce_metadata=True).preprocess(nb, {})
+    nb = public_notebook(nb)
+    cells = []
     for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            cells.append(cell)
+            continue
+        for n, piece in enumerate(split_at_headings(cell.source)):
+            part = cell if n == 0 else nbformat.v4.new_markdown_cell(metadata=copy.deepcopy(cell.metadata))
+            part.source = piece
+            if n:
+                part.metadata.pop("slideshow", None)
+            cells.append(part)
+    for cell in cells:
         first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
-        solution = (cell.metadata.get("nbgrader") or {}).get("solution") and cell.cell_type == "code"
-        kind = ("slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"###\s", first)
-                else "fragment" if solution else "-")
+        kind = ("slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"#{3,6}\s", first)
+                else "fragment" if fold_kind(cell) == "solution" else "-")
         cell.metadata.setdefault("slideshow", {}).setdefault("slide_type", kind)
-    return nb
-
-
-def _static_figures_first(nb):
-    """Where an output offers a static picture beside its widget view, keep only the picture."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data and any(k.startswith("image/") for k in data):
-                del data[WIDGET_VIEW]
+    nb.cells = cells
     return nb
 
 
 def slides_html(nb, vendor_url: str = "vendor") -> str:
-    """reveal.js HTML of a slide notebook (:func:`slide_notebook`) that loads only ``vendor_url``."""
+    """reveal.js HTML of a slide notebook (:func:`slide_notebook`) that loads only ``vendor_url``.
+
+    Its slides are cut to fit a 1280x720 screen (:func:`.slidefit.fit`); no input or output prompts.
+    """
     from nbconvert import SlidesExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = SlidesExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)],
                               reveal_url_prefix=f"{vendor_url}/reveal.js", reveal_theme="white",
-                              reveal_transition="none", reveal_number="c/t")
-    body, _ = exporter.from_notebook_node(_static_figures_first(nb), resources={"vendor_url": vendor_url})
+                              reveal_transition="none", reveal_number="c/t", exclude_input_prompt=True,
+                              exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={HIDE_INPUT}), enabled=True)
+    resources = {"vendor_url": vendor_url, "layout": LAYOUT}
+    body, _ = exporter.from_notebook_node(fit(nb), resources=resources)
     return body
 
 
@@ -148,7 +170,7 @@ def lecture(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfi
         vendor_files()  # fail before writing anything
     out_dir.mkdir(parents=True, exist_ok=True)
     if html:
-        copy_vendor(out_dir)
+        copy_vendor(out_dir, packages=SLIDE_VENDOR)
     written = []
     for path in paths:
         nb = slide_notebook(nbformat.read(path, as_version=4))
