@@ -355,8 +355,8 @@ def test_any_plain_values_are_recorded_as_json(tmp_path, monkeypatch):
 def test_a_hang_and_a_dead_kernel_are_rows_too(tmp_path):
     hangs = write_notebook(tmp_path / "95_hangs.ipynb", CRASHES, "import time\ntime.sleep(600)")
     dies = write_notebook(tmp_path / "94_dies.ipynb", CRASHES, "import os\nos._exit(1)")
-    assert tool.main([str(hangs), str(dies), "--quick", "--out", str(tmp_path), "--timeout", "5"]) == 1
+    assert tool.main([str(hangs), str(dies), "--quick", "--out", str(tmp_path), "--timeout", "20"]) == 1
     entries = json.loads((tmp_path / "claims.json").read_text())["notebooks"]
-    assert entries["95_hangs"]["error"] == "cell 1: ran longer than --timeout 5 s"
+    assert entries["95_hangs"]["error"] == "cell 1: ran longer than --timeout 20 s"
     assert entries["94_dies"]["error"] == "cell 1: the kernel died (out of memory?)"
     assert all([r["id"] for r in e["records"]] == ["96-before"] for e in entries.values())

@@ -674,7 +674,7 @@ def test_lecture_copies_have_slides(tmp_path):
     (out,) = slides.lecture([source], config)
     kinds = [c.metadata.slideshow.slide_type for c in nbf.read(out, 4).cells]
     assert kinds[:6] == ["slide", "slide", "skip", "subslide", "fragment", "-"], kinds  # solution: a fragment
-    assert kinds.count("subslide") == 3  # one per "### Exercise"
+    assert kinds.count("subslide") == 6  # one per "### Exercise" and one per hints cell after it
     html = out.with_name("98_fixture.slides.html").read_text()
     assert "reveal" in html and "A section" in html
     assert nbf.read(source, 4).cells[0].metadata.get("slideshow") is None, "the source must stay untouched"
