@@ -4,11 +4,11 @@ In a learner's workspace (``make lab``) every exercise is a stub with a self-che
 the reference material of the instructor notebooks (:mod:`course_utils.solutions`) comes one
 piece at a time, on request::
 
-    hint("03-ex2")          # the first hint (a nudge); hint("03-ex2", 2) the next one
-    solution("03-ex2")      # the reference solution, and how many hints were left unused
-    answer("03-q4")         # a questionnaire question's reference answer (write yours first)
-    answer("03-q3", (16, 1))  # a number/shape answer, checked
-    progress()              # per notebook: exercises passed, attempted, untouched; questions answered
+    hint("03-ex2")                    # the first hint (a nudge); hint("03-ex2", 2) the next one
+    solution("03-ex2")                # the reference solution, and how many hints were left unused
+    compare_answer("03-q4")           # a questionnaire question's reference answer (write yours first)
+    compare_answer("03-q3", (16, 1))  # a number/shape answer, checked
+    progress()                        # per notebook: exercises passed, attempted, untouched; questions answered
 
 Every self-check run in the workspace (its first line calls :func:`self_check`), every hint,
 solution and answer shown is recorded in ``<workspace>/.course/progress.jsonl``: on this machine,
@@ -291,12 +291,12 @@ def solution(exercise: str) -> solutions.Solution:
     return replace(shown, note=note)
 
 
-def answer(question: str, value: Any = _MISSING) -> Shown:
+def compare_answer(question: str, value: Any = _MISSING) -> Shown:
     """A questionnaire question's reference answer; with ``value``, your answer compared first.
 
-    ``answer("03-q4")`` shows the reference (write your own answer in the cell under the question
-    first). For a question whose answer is a number, a shape or a name, ``answer("03-q3", value)``
-    checks yours and shows the reference only when it is right; ``answer(q, ...)`` (the placeholder
+    ``compare_answer("03-q4")`` shows the reference (write your own answer in the cell under the question
+    first). For a question whose answer is a number, a shape or a name, ``compare_answer("03-q3", value)``
+    checks yours and shows the reference only when it is right; ``compare_answer(q, ...)`` (the placeholder
     of the prepared cell) just says what to do. Everything shown is recorded.
 
     Raises:
@@ -323,9 +323,9 @@ def answer(question: str, value: Any = _MISSING) -> Shown:
     if right:
         return Shown(f"{reference}\n\n*Your answer `{mine}` is right.*",
                      f"Right: {mine}\nQuestion {q.number}: {q.text}\nReference answer: {ref.text}")
-    return Shown(f"{asked}\n\n*Not yet: {why}. Think again{form}, or see the reference with `answer(\"{qid}\")`.*",
+    return Shown(f"{asked}\n\n*Not yet: {why}. Think again{form}, or see the reference with `compare_answer(\"{qid}\")`.*",
                  f"Question {q.number}: not yet: {why}. Think again{form}, or see the reference with "
-                 f"answer(\"{qid}\").")
+                 f"compare_answer(\"{qid}\").")
 
 
 def reset_progress(workspace: Path | str | None = None) -> str:
@@ -567,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "solution":
             print(solution(args.exercise))
         else:
-            print(answer(args.question) if args.value is None else answer(args.question, _value(args.value)))
+            print(compare_answer(args.question) if args.value is None else compare_answer(args.question, _value(args.value)))
     except (ValueError, solutions.ReferenceUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

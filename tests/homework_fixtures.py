@@ -179,8 +179,8 @@ def with_hints(cell_list: list) -> list:
 
 
 def write(folder: Path, cell_list: list | None = None, name: str = NAME) -> Path:
-    """Write a notebook of ``cell_list`` (default: the instructor version), hints added, to ``folder/name``."""
-    cell_list = with_hints(cell_list if cell_list is not None else cells())
+    """Write a notebook of ``cell_list`` (default: the instructor version, with hints) to ``folder/name``."""
+    cell_list = cell_list if cell_list is not None else with_hints(cells())
     nb = nbf.v4.new_notebook(cells=cell_list, metadata={"kernelspec": KERNELSPEC})
     folder.mkdir(parents=True, exist_ok=True)
     nbf.write(nb, folder / name)

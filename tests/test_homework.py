@@ -203,7 +203,7 @@ def test_first_format_probes_grade_with_a_warning_until_strict(tmp_path, monkeyp
 def test_legacy_hidden_tests_fail_and_warn_only_with_the_switch_off(tmp_path, monkeypatch):
     cells = fx.cells()
     cells[4].source = LEGACY
-    path = fx.write(tmp_path, cells)
+    path = fx.write(tmp_path, fx.with_hints(cells))
     fmt = authoring.check_format(path)
     assert any("legacy hidden asserts" in p for p in fmt.problems) and fmt.warnings == []
     assert cli.main(["check", str(path)]) == 1

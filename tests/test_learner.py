@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import workspace  # noqa: E402  (tools/workspace.py)
 from homework_tools import selfstudy  # noqa: E402
+from test_workspace import _nb as _lesson  # noqa: E402  (the learner-copy fixture notebook)
+from test_workspace import make_course  # noqa: E402
 
 from course_utils import learner, solutions  # noqa: E402
 
@@ -27,51 +29,34 @@ QUESTIONNAIRE = ("## Questionnaire\n\n1. How many pixels does a 3x3 kernel read?
 
 
 def _nb(with_hints: bool = True, with_answers: bool = True) -> nbf.NotebookNode:
-    """An instructor notebook 97 with one exercise, its hints, a questionnaire and its answers."""
-    def code(src, grade_id=None, graded=False):
-        cell = nbf.v4.new_code_cell(src)
-        cell.id = grade_id or f"c{abs(hash(src)) % 10**8}"
-        if grade_id:
-            cell.metadata["nbgrader"] = {"grade": graded, "grade_id": grade_id, "locked": graded,
-                                         "schema_version": 3, "solution": not graded, "task": False}
-            if graded:
-                cell.metadata["nbgrader"]["points"] = 1
-        return cell
+    """test_workspace's notebook 97 (one exercise), with a value to give too, its hints, a questionnaire and
+    its reference answers."""
+    nb = _lesson()
+    solution, test = nb.cells[3], nb.cells[4]
+    solution.source += "\n\n\n### BEGIN SOLUTION\nmagic = 42\n### END SOLUTION"
+    first, rest = test.source.split("\n", 1)
+    test.source = f"{first}\nassert magic > 40, 'magic is too small'\n{rest}"
 
     def md(src, cell_id, course=None):
         cell = nbf.v4.new_markdown_cell(src)
         cell.id = cell_id
-        if course:
-            cell.metadata["course"] = course
+        cell.metadata.update({"course": course} if course else {})
         return cell
 
-    cells = [md("# 97 · Fixture", "intro"), code("print('lesson')"),
-             md("### Exercise 1 (1 point): doubling\n\nWrite `double` and set `magic`.", "heading"),
-             code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n\n\n"
-                  "### BEGIN SOLUTION\nmagic = 42\n### END SOLUTION", "97-ex1-code"),
-             code("assert double(3) == 6, 'double(3) should be 6'\nassert magic > 40, 'magic is too small'\nprint('ok')\n"
-                  "### BEGIN HIDDEN TESTS\ndef probe(seed):\n    return {'v': double(seed)}\nCOMPARE = {'v': 'equal'}\n"
-                  "### END HIDDEN TESTS", "97-ex1-test", graded=True)]
     if with_hints:
-        cells.append(md("#### Hints for exercise 1\n\n1. Look at what doubling means.\n2. Multiply by a\n   number.",
-                        "hints-97-ex1", {"hints": "97-ex1"}))
-    cells += [code("print('after')"), md(QUESTIONNAIRE, "quiz")]
+        nb.cells.insert(5, md("#### Hints for exercise 1\n\n1. Look at what doubling means.\n2. Multiply by a\n"
+                              "   number.", "hints-97-ex1", {"hints": "97-ex1"}))
+    nb.cells.append(md(QUESTIONNAIRE, "quiz"))
     if with_answers:
-        cells.append(md("#### Questionnaire: reference answers\n\n1. Nine.\n2. To keep the size.", "answers-97",
-                        {"answers": "97", "checked": {"1": {"value": 9, "form": "an int"}}}))
-    nb = nbf.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells.append(md("#### Questionnaire: reference answers\n\n1. Nine.\n2. To keep the size.", "answers-97",
+                           {"answers": "97", "checked": {"1": {"value": 9, "form": "an int"}}}))
     return nb
 
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
     """Instructor notebook 97 in notebooks/, its learner workspace built beside it, the session pointed at it."""
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
-    src = tmp_path / "notebooks"
-    src.mkdir()
-    nbf.write(_nb(), src / "97_fixture.ipynb")
-    ws = tmp_path / "workspace"
+    src, ws = make_course(tmp_path, monkeypatch, _nb())
     workspace.build([src / "97_fixture.ipynb"], ws)
     monkeypatch.setenv("CONVNETS_NOTEBOOKS", str(src))
     monkeypatch.setenv("CONVNETS_WORKSPACE", str(ws))
@@ -168,15 +153,15 @@ def test_hints_one_at_a_time_then_the_solution_counts_unused_hints(course):
 
 def test_answers_compare_only_after_the_learner_answered(course):
     src, ws = course
-    placeholder = learner.answer("97-q1", ...)
+    placeholder = learner.compare_answer("97-q1", ...)
     assert "in place of" in str(placeholder) and "Nine" not in str(placeholder)
-    wrong = learner.answer("97-q1", 8)
+    wrong = learner.compare_answer("97-q1", 8)
     assert "Not yet" in wrong._repr_markdown_() and "Nine" not in str(wrong) and "Reference" not in str(wrong)
-    right = learner.answer("97-q1", 9)
+    right = learner.compare_answer("97-q1", 9)
     assert "Nine." in str(right) and "right" in right._repr_markdown_()
-    viewed = learner.answer("97-q2")
+    viewed = learner.compare_answer("97-q2")
     assert "To keep the size." in str(viewed)
-    compared = learner.answer("97-q2", "so that the output keeps its size")
+    compared = learner.compare_answer("97-q2", "so that the output keeps its size")
     assert "Your answer" in compared._repr_markdown_() and "To keep the size." in str(compared)
     assert [e.get("outcome") for e in _events(ws)] == ["wrong", "right", "viewed", "compared"]
 
@@ -242,7 +227,7 @@ def test_an_unwritable_workspace_still_lets_the_learner_work(course):
     with warnings.catch_warnings():
         warnings.simplefilter("error", learner.ProgressWarning)  # said once
         assert "1 of its 2 hints left unused" in learner.solution("97-ex1").note
-        assert "Nine" in str(learner.answer("97-q1", 9))
+        assert "Nine" in str(learner.compare_answer("97-q1", 9))
     report = learner.report()
     assert report.exercise("97-ex1").hints == 1 and report.exercise("97-ex1").solution
 

@@ -57,14 +57,18 @@ def _nb(ex_answer: str = "return 2 * x", extra_md: str = "") -> nbf.NotebookNode
     return nb
 
 
-@pytest.fixture
-def course(tmp_path, monkeypatch):
-    """A course folder with one instructor notebook, a workspace beside it, a private trust database."""
+def make_course(tmp_path: Path, monkeypatch, nb: nbf.NotebookNode) -> tuple[Path, Path]:
+    """A course folder with ``nb`` as its one instructor notebook, a workspace beside it, a private trust database."""
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     src = tmp_path / "notebooks"
     src.mkdir()
-    nbf.write(_nb(), src / "97_fixture.ipynb")
+    nbf.write(nb, src / "97_fixture.ipynb")
     return src, tmp_path / "workspace"
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    return make_course(tmp_path, monkeypatch, _nb())
 
 
 def _sources(path: Path) -> list[str]:

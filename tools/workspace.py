@@ -57,7 +57,7 @@ _NOTE_NO_HINTS = ("*Stuck after a real try?* In a new cell, `solution(\"{exercis
 _CHECK_LINES = ("from course_utils.learner import hint, progress, self_check, solution  # your copy's study helpers\n"
                 "self_check(\"{exercise}\")  # records whether this check passes (see progress())\n")
 _QUESTIONNAIRE_HELP = ("Write your answer in the cell under each question, then compare it with the reference: "
-                       "`answer(\"{number}-q1\")` (question 1) in a new cell. The questions with a number or a "
+                       "`compare_answer(\"{number}-q1\")` (question 1) in a new cell. The questions with a number or a "
                        "shape as answer have a cell that checks yours. `progress()` shows what you have done.")
 _TOP_LEVEL_REGION = re.compile(r"^### BEGIN SOLUTION[^\n]*\n(.*?)^### END SOLUTION[^\n]*(?:\n|$)", re.S | re.M)
 
@@ -214,7 +214,7 @@ def _questionnaire_cells(cell, number: str, checked: dict) -> list:
         return [cell]
     head, questions, tail = parts
     cell.source = f"{head}\n\n{_QUESTIONNAIRE_HELP.format(number=number)}"
-    setup = nbformat.v4.new_code_cell("from course_utils.learner import answer, progress  # the questionnaire's helpers")
+    setup = nbformat.v4.new_code_cell("from course_utils.learner import compare_answer, progress  # the questionnaire's helpers")
     setup.id = f"qhelp-{number}"
     out = [cell, setup]
     for k, text in questions:
@@ -224,7 +224,7 @@ def _questionnaire_cells(cell, number: str, checked: dict) -> list:
         check = checked.get(str(k))
         if check:
             form = check.get("form") or "your value"
-            code = nbformat.v4.new_code_cell(f'answer("{qid}", ...)  # in place of ...: {form}; then run this cell')
+            code = nbformat.v4.new_code_cell(f'compare_answer("{qid}", ...)  # in place of ...: {form}; then run this cell')
             code.id = f"c-{qid}"
             code.metadata["course"] = {learner.CHECK_CELL: qid}
             out.append(code)
