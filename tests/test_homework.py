@@ -229,8 +229,12 @@ def _check_release(source: Path, released: Path) -> None:
     for marker in (authoring.SOLUTION_BEGIN, authoring.HIDDEN_BEGIN, "END HIDDEN TESTS"):
         assert marker not in text, f"{released.name}: {marker!r} left in the student version"
     assert "widgets" not in out.metadata, f"{released.name}: widget state left in the student version"
-    assert len(out.cells) == len(src.cells)
-    for before, after in zip(src.cells, out.cells):
+    self_study = [c for c in src.cells if {"hints", "answers"} & set(c.metadata.get("course", {}))]
+    assert not any({"hints", "answers"} & set(c.metadata.get("course", {})) for c in out.cells), \
+        f"{released.name}: hints or questionnaire answers left in the student version"
+    kept = [c for c in src.cells if c not in self_study]
+    assert len(out.cells) == len(kept)
+    for before, after in zip(kept, out.cells):
         if after.cell_type == "code":
             assert after.outputs == [] and after.execution_count is None, f"{released.name}: outputs not cleared"
         meta = before.metadata.get("nbgrader", {})

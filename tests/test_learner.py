@@ -378,14 +378,12 @@ def test_check_refuses_missing_hints_and_hints_that_give_the_answer_away():
     assert any("2 questions and no reference answers" in p for p in selfstudy.self_study_problems(nb, "97"))
 
 
-def test_bundle_notebooks_leave_answers_out_and_hints_unless_asked(tmp_path):
-    path = tmp_path / "97_fixture.ipynb"
-    nbf.write(_nb(), path)
-    plain, = selfstudy.bundle_notebooks([path], tmp_path / "plain")
-    kinds = [c.metadata.get("course", {}) for c in nbf.read(plain, as_version=4).cells]
+def test_released_notebooks_leave_answers_out_and_hints_unless_asked(tmp_path):
+    import json
+    plain = selfstudy.for_students(json.loads(nbf.writes(_nb())))
+    kinds = [c.get("metadata", {}).get("course", {}) for c in plain["cells"]]
     assert not any("hints" in k or "answers" in k for k in kinds)
-    hinted, = selfstudy.bundle_notebooks([path], tmp_path / "hinted", hints=True)
-    cells = nbf.read(hinted, as_version=4).cells
+    cells = nbf.reads(json.dumps(selfstudy.for_students(json.loads(nbf.writes(_nb())), hints=True)), 4).cells
     folded = [c for c in cells if c.metadata.get("course", {}).get("hints")]
     assert len(folded) == 1 and folded[0].metadata["jupyter"]["source_hidden"] is True
     assert not any(c.metadata.get("course", {}).get("answers") for c in cells)

@@ -23,7 +23,7 @@ from typing import Any
 
 from .compare import rule_problems, scored_keys
 from .config import NOTEBOOKS, ROOT, HomeworkConfig, check_result, environment, nbgrader_api
-from .selfstudy import bundle_notebooks, self_study_problems
+from .selfstudy import for_students, self_study_problems
 
 # A graded cell whose hidden section is not a grading probe (probe(seed) + a literal COMPARE,
 # AUTHORING.md) is an error (`check` fails, and so `make release`). Every course notebook is
@@ -220,16 +220,19 @@ def assignment_id(path: Path) -> str:
     return path.stem
 
 
-def release(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None) -> list[Path]:
+def release(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfig | None = None,
+            hints: bool = False) -> list[Path]:
     """Build the student version of notebooks with nbgrader's ``generate_assignment``.
 
     Each notebook becomes one assignment (its file stem). Solutions become
     ``raise NotImplementedError()`` stubs, hidden tests are removed, outputs and widget
-    state are cleared, and the assignment is recorded in the gradebook (needed to grade).
+    state are cleared, the questionnaires' reference answers are left out (the hints too,
+    unless ``hints``), and the assignment is recorded in the gradebook (needed to grade).
 
     Args:
         notebooks: ``.ipynb`` paths (default: every ``notebooks/NN_*.ipynb``).
         config: where and how (default :class:`HomeworkConfig`).
+        hints: keep the exercises' hints (folded; ``hint("NN-exK")`` shows them).
 
     Returns:
         Paths of the released notebooks, ``<course_dir>/release/<NN_x>/<NN_x>.ipynb``.
@@ -239,10 +242,10 @@ def release(notebooks: Iterable[Path | str] | None = None, config: HomeworkConfi
     for path in paths:
         read_notebook(path)  # validates suffix, existence and JSON before nbgrader sees it
     with environment():
-        return _release(paths, config)
+        return _release(paths, config, hints)
 
 
-def _release(paths: list[Path], config: HomeworkConfig) -> list[Path]:
+def _release(paths: list[Path], config: HomeworkConfig, hints: bool) -> list[Path]:
     api = nbgrader_api(config)
     released = []
     for path in paths:
@@ -254,6 +257,7 @@ def _release(paths: list[Path], config: HomeworkConfig) -> list[Path]:
         out = config.course_dir / "release" / assignment / path.name
         nb = json.loads(out.read_text(encoding="utf-8"))
         nb["metadata"].pop("widgets", None)  # saved widget state is an output too
+        for_students(nb, hints)
         out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         released.append(out)
     return released
@@ -294,8 +298,7 @@ def student_bundle(notebooks: Iterable[Path | str] | None = None, config: Homewo
         The path of the zip, whose top folder is ``convnets-course/``.
     """
     config = config or HomeworkConfig()
-    released = release(notebooks, config)
-    released = bundle_notebooks(released, config.course_dir / "bundle" / "notebooks", hints=hints)
+    released = release(notebooks, config, hints)
     out = Path(out) if out is not None else config.course_dir / "bundle" / "convnets-course-student.zip"
     if out.suffix != ".zip":
         raise ValueError(f"expected a .zip path for the bundle, got {str(out)!r}")

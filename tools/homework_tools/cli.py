@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", help="only this exercise, e.g. 03-ex2")
     p = sub.add_parser("release", help="build the student versions")
     p.add_argument("notebooks", nargs="*", type=Path)
+    p.add_argument("--hints", action="store_true", help="include the exercises' hints (answers are never included)")
     p = sub.add_parser("bundle", help="zip for students: course_utils, data, released notebooks, no solutions")
     p.add_argument("notebooks", nargs="*", type=Path)
     p.add_argument("--out", type=Path, help="default: <course-dir>/bundle/convnets-course-student.zip")
@@ -401,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check(args.notebooks or course_notebooks())
         if args.command == "release":
-            for out in release(args.notebooks or None, config):
+            for out in release(args.notebooks or None, config, hints=args.hints):
                 print(_relative(out))
             print(f"student versions in {config.course_dir / 'release'}")
             return 0

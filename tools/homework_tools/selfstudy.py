@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import ast
 import io
-import json
 import re
 import textwrap
 import tokenize
-from collections.abc import Iterable
-from pathlib import Path
 
 from course_utils import solutions
 
@@ -202,23 +199,16 @@ def self_study_problems(nb: dict, number: str) -> list[str]:
     return _hint_problems(cells, number) + _answer_problems(cells, number)
 
 
-def bundle_notebooks(paths: Iterable[Path | str], folder: Path, hints: bool = False) -> list[Path]:
-    """Released notebooks as they go into the student bundle, written to ``folder``: the reference answers
-    left out, the hints too unless ``hints`` (then kept, folded, for ``hint("NN-exK")`` to read)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for path in map(Path, paths):
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        kept = []
-        for cell in nb["cells"]:
-            meta = solutions.course_meta(cell)
-            if meta.get(solutions.ANSWERS) is not None or (meta.get(solutions.HINTS) and not hints):
-                continue
-            if meta.get(solutions.HINTS):
-                cell.setdefault("metadata", {}).setdefault("jupyter", {})["source_hidden"] = True
-            kept.append(cell)
-        nb["cells"] = kept
-        target = folder / path.name
-        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        out.append(target)
-    return out
+def for_students(nb: dict, hints: bool = False) -> dict:
+    """A released notebook as students get it: the questionnaires' reference answers left out, the
+    hints too unless ``hints`` (then kept, folded, for ``hint("NN-exK")`` to read). Changes ``nb``."""
+    kept = []
+    for cell in nb["cells"]:
+        meta = solutions.course_meta(cell)
+        if meta.get(solutions.ANSWERS) is not None or (meta.get(solutions.HINTS) and not hints):
+            continue
+        if meta.get(solutions.HINTS):
+            cell.setdefault("metadata", {}).setdefault("jupyter", {})["source_hidden"] = True
+        kept.append(cell)
+    nb["cells"] = kept
+    return nb
