@@ -90,6 +90,10 @@ def solution(exercise: str) -> Solution:
     exercise = f"{number}-ex{k}"
     folder = notebooks_dir()
     found = sorted(folder.glob(f"{number}_*.ipynb")) if folder.is_dir() else []
+    others = sorted(p.name[:2] for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() and not found else []
+    if others:  # the course is here, the notebook number is not
+        raise ValueError(f"exercise {exercise!r} names notebook {number}, but this course has notebooks "
+                         f"{others[0]} to {others[-1]}; check the id under the exercise's self-check, e.g. '03-ex2'")
     if not found:
         raise SolutionUnavailable(f"solutions are not available in this copy of the course: there is no instructor "
                                   f"notebook {number}_*.ipynb in {folder}")
