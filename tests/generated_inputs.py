@@ -31,16 +31,16 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import random
 import signal
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bad_inputs
 import hypothesis.strategies as st
 import numpy as np
 import torch
@@ -395,24 +395,6 @@ def images(batch: bool | None, channels: tuple[int, ...] = (1, 3), n: tuple[int,
 # ---------------------------------------------------------------------------------------
 # Calling and judging
 
-@contextlib.contextmanager
-def environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 class Hang(Exception):
     pass
 
@@ -473,7 +455,7 @@ def call(fn: Callable[..., Any], kwargs: dict[str, Any], env: Mapping[str, str |
     signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
     seed_all()
     try:
-        with environment(env), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+        with bad_inputs.env(**env), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             result = fn(**kwargs)
