@@ -70,8 +70,8 @@ def integers(name: str, value: Any, length: int | Sequence[int] | None = None, l
     e = f", e.g. {example}" if example else ""
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, torch.Size)) or (
             lengths is not None and len(value) not in lengths):
-        size = "" if lengths is None else f" of {' or '.join(map(str, lengths))}"
-        raise TypeError(f"{name} must be a tuple{size} of {what}{e}, got {describe(value)}")
+        size = "" if lengths is None else f"{' or '.join(map(str, lengths))} "
+        raise TypeError(f"{name} must be a tuple of {size}{what}{e}, got {describe(value)}")
     out = []
     for i, v in enumerate(value):
         try:

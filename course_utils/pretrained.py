@@ -220,7 +220,7 @@ def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5,
     """
     _checks.module("model", model)
     batch = _checks.model_batch("batch", batch, model, ranks=(3, 4), hint="pass images through preprocess() first")
-    batch = batch[None] if batch.ndim == 3 else batch
+    batch = (batch[None] if batch.ndim == 3 else batch).to(_checks.module_device(model))
     if not len(batch):
         raise ValueError(f"batch is empty (shape {tuple(batch.shape)}); give at least one image")
     logits = _checks.call_model(model, batch, "batch", where=" (images from preprocess() have 3 channels)")

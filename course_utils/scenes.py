@@ -146,13 +146,27 @@ class Scenes:
         return len(self.images)
 
     def __getitem__(self, index) -> Scenes:
-        """A subset (an int, a slice, an index tensor or list); labels keep their padding."""
-        if isinstance(index, int):
-            index = slice(index, index + 1) if index != -1 else slice(-1, None)
-        pick = lambda t: t[index]  # noqa: E731
-        return Scenes(*(pick(getattr(self, f)) for f in ("images", "masks", "labels", "boxes", "keypoints",
-                                                        "counts", "sources")),
-                      split=self.split, class_names=self.class_names, config=self.config)
+        """A subset: an int (also a NumPy int or a 0-d tensor) gives a set of one scene; a slice, a list or
+        1D tensor of indices, or a boolean mask ``(N,)`` gives those scenes. Labels keep their padding."""
+        if isinstance(index, list) or (isinstance(index, (torch.Tensor, np.ndarray)) and index.ndim):
+            index = torch.as_tensor(np.asarray(index, dtype=np.int64) if isinstance(index, list) and not index else
+                                    np.asarray(index) if isinstance(index, list) else index)
+            if index.ndim != 1 or index.is_floating_point() or index.is_complex():
+                raise TypeError(f"index must be an int, a slice, a list or 1D tensor of scene numbers or a boolean "
+                                f"mask (N,), got {_checks.describe(index)}")
+        elif isinstance(index, slice):
+            if (index.step or 1) < 0:  # tensors take no negative step: the scene numbers it names, in its order
+                index = torch.tensor(list(range(len(self)))[index], dtype=torch.long)
+        else:
+            i = _checks.integer("index", index, hint="a scene number, a slice, a list of numbers or a boolean mask")
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"index {i} is out of range for {len(self)} scenes")
+            index = slice(i, i + 1) if i != -1 else slice(-1, None)
+        try:
+            picked = [getattr(self, f)[index] for f in _ARRAYS]
+        except IndexError as err:
+            raise IndexError(f"index {_checks.describe(index)} does not fit {len(self)} scenes: {err}") from None
+        return Scenes(*picked, split=self.split, class_names=self.class_names, config=self.config)
 
     def semantic_masks(self) -> torch.Tensor:
         """int64 ``(N, S, S)`` class map: 0 = background, ``label + 1`` where an animal is."""

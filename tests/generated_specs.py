@@ -1407,6 +1407,42 @@ spec("scenes.Scenes.targets", lambda i: _scene_set().targets(i), {"i": 0},
      names={"i": ("index",)})
 
 
+def _subset_plain(index):
+    """What Scenes[index] picks from 4 scenes, as a list of scene numbers (None for an index it must refuse)."""
+    if isinstance(index, slice):
+        return list(range(4))[index]
+    if isinstance(index, list):
+        ok = all(isinstance(i, int) and not isinstance(i, bool) and -4 <= i < 4 for i in index)
+        return [i % 4 for i in index] if ok else None
+    if isinstance(index, torch.Tensor) and index.ndim == 1:
+        if index.dtype == torch.bool:
+            return index.nonzero().flatten().tolist() if len(index) == 4 else None
+        return [i % 4 for i in index.tolist()] if not index.is_floating_point() and all(-4 <= i < 4 for i in index.tolist()) \
+            else None
+    return None
+
+
+SUBSETS = st.one_of(ints(-4, 3, practical=(-4, 3), bad_types=False), NOT_INTS,
+                    st.tuples(st.integers(-5, 5), st.integers(-5, 5), st.sampled_from([1, 2, -1])).map(
+                        lambda t: good(f"slice{t}", slice(*t))),
+                    st.lists(st.integers(-5, 4), max_size=3).map(lambda v: Drawn(repr(v), v, _subset_plain(v) is not None)),
+                    st.lists(st.booleans(), min_size=3, max_size=5).map(
+                        lambda v: Drawn(f"mask {v}", torch.tensor(v), len(v) == 4)),
+                    st.lists(st.integers(-5, 4), min_size=1, max_size=3).map(
+                        lambda v: Drawn(f"tensor({v})", torch.tensor(v), _subset_plain(torch.tensor(v)) is not None)),
+                    fixed(bad("[0.5]", [0.5]), bad("a float tensor", torch.tensor([0.0, 1.0])), bad("2D", torch.zeros(2, 2,
+                                                                                                           dtype=torch.long))))
+
+
+def _check_subset(kw, r) -> None:
+    want = _subset_plain(kw["index"]) if not isinstance(kw["index"], int) else [kw["index"] % 4]
+    assert len(r) == len(want) and torch.equal(r.images, _scene_set().images[want]), (len(r), want)
+
+
+spec("scenes.Scenes.__getitem__", lambda index: _scene_set()[index], {"index": 0}, {"index": SUBSETS},
+     check=_check_subset)
+
+
 def _mask_plain(v):
     if isinstance(v, np.ndarray):
         v = torch.from_numpy(v)
