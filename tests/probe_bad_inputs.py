@@ -17,7 +17,8 @@ obvious forms that are converted instead of refused (uint8, channels-last, NumPy
 (every public function), each run for its default number of examples times ``--scale``
 (derandomized: the same draws on every run), counted per module for bad values (clear,
 unclear, raw, silent, hang) and for legitimate ones (ok, refused, raw, silent, hang), with
-up to three examples of every failure per function.
+up to three examples of every failure per function (for a legitimate value, ``unclear``
+is a course error, where the reference refuses too, that names no argument).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def main(show_all: bool = False, only: tuple[str, ...] = ()) -> int:
 
 
 BAD_KINDS = ("clear", "unclear", "raw", "silent", "hang")
-LEGIT_KINDS = ("ok", "refused", "raw", "silent", "hang")
+LEGIT_KINDS = ("ok", "refused", "unclear", "raw", "silent", "hang")
 
 
 def generated(only: tuple[str, ...] = (), scale: float = 1.0) -> int:
