@@ -58,11 +58,10 @@ def gallery(
     if not isinstance(transforms, Mapping) or not transforms:
         raise ValueError(f"transforms must be a non-empty dict {{title: transform}}, got {_checks.describe(transforms)}")
     for name, tf in transforms.items():
-        if not callable(tf):
-            raise TypeError(f"transforms[{name!r}] must be a function of a (C, H, W) tensor, got {_checks.describe(tf)}")
+        _checks.function(f"transforms[{name!r}]", tf, "v2.RandomHorizontalFlip() (a function of a (C, H, W) tensor)")
     samples = _checks.integer("samples", samples, 1, 20)
     size = _checks.number("size", size, 0, low_open=True, hint="inches per panel")
-    torch.manual_seed(_checks.integer("seed", seed))
+    torch.manual_seed(_checks.integer("seed", seed, 0, 2**63 - 1))
     rows = len(transforms)
     fig, axes = plt.subplots(rows, samples + 1, figsize=(size * (samples + 1) + 2.5, size * rows),
                              squeeze=False)  # + 2.5 inches for the row titles
@@ -135,6 +134,7 @@ def apply_params(
         raise ValueError(f"blur_sigma={blur_sigma:g} needs a kernel wider than the {tuple(image.shape[-2:])} image; "
                          f"use blur_sigma < {min(image.shape[-2:]) / 3:.3g}")
     erase = _checks.number("erase", erase, 0, 1, hint="a fraction of the image side")
+    hflip = _checks.flag("hflip", hflip)
     x = image.float()
     if hflip:
         x = TF.horizontal_flip(x)
@@ -280,7 +280,9 @@ def random_affine_batch(
     zeros outside), so it costs about one convolution layer and runs on any device.
 
     Args:
-        x: ``(N, C, H, W)`` float batch.
+        x: ``(N, C, H, W)`` float batch (a NumPy array is converted; an empty batch comes back
+            as it is). Refused: integer or uint8 dtypes (scale 0-255 pixels to floats first), a
+            channels-last ``(N, H, W, C)`` batch, NaN or infinity.
         degrees: rotations drawn uniformly from ``[-degrees, degrees]``.
         translate: shifts drawn uniformly from ``[-translate, translate]`` as a fraction of the
             image side (0.1 on 28x28 = up to 2.8 pixels).
@@ -291,11 +293,12 @@ def random_affine_batch(
     Returns:
         ``(N, C, H, W)``, same dtype and device as ``x``.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"expected a 4D batch (N, C, H, W), got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"expected a float batch x, got dtype {x.dtype}")
+    x = _checks.tensor("x", x, 4, "(N, C, H, W)", empty=True, channels_first=True)
+    if x.dtype == torch.uint8:
+        raise TypeError("x holds uint8 pixels (0-255); random_affine_batch warps floats: pass x.float() / 255")
+    _checks.tensor("x", x, dtype="float", finite=True, empty=True)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"x has empty images (shape {tuple(x.shape)})")
     degrees = _checks.number("degrees", degrees, 0)
     translate = _checks.number("translate", translate, 0, hint="a fraction of the image side, e.g. 0.1")
     if isinstance(scale, (str, bytes)) or not isinstance(scale, (tuple, list)) or len(scale) != 2:
@@ -303,10 +306,13 @@ def random_affine_batch(
     scale = tuple(_checks.number("scale", v, 0, low_open=True) for v in scale)
     if scale[0] > scale[1]:
         raise ValueError(f"scale must be (low, high) with low <= high, got {scale}")
+    hflip = _checks.flag("hflip", hflip)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator (or None), got {_checks.describe(generator)}; "
                         "e.g. torch.Generator().manual_seed(0)")
     n = x.shape[0]
+    if n == 0:
+        return x.clone()  # an empty batch (the last of an exactly divided loader, a filtered set): nothing to warp
 
     def uniform(low: float, high: float) -> torch.Tensor:
         return low + (high - low) * torch.rand(n, generator=generator)
@@ -336,8 +342,7 @@ class AugmentedLoader:
     """
 
     def __init__(self, loader: Iterable[Batch], augment: Callable[[torch.Tensor], torch.Tensor]):
-        if not callable(augment):
-            raise TypeError(f"augment must be callable (batch -> batch), got {type(augment).__name__}")
+        _checks.function("augment", augment, "lambda x: random_affine_batch(x, translate=0.1, hflip=True) (batch -> batch)")
         if isinstance(loader, (str, bytes, torch.Tensor)) or not hasattr(loader, "__iter__"):
             raise TypeError(f"loader must be an iterable of (x, y) batches such as a DataLoader, "
                             f"got {_checks.describe(loader)}")
@@ -372,19 +377,21 @@ def predict_tta(
 
     Args:
         model: classifier ``(N, C, H, W) -> (N, K)`` logits; run in eval mode on its device.
-        x: ``(N, C, H, W)`` batch.
+        x: ``(N, C, H, W)`` float batch, as the model takes it (a NumPy array is converted,
+            floats are cast to the model's dtype). Refused: uint8 and other non-float dtypes,
+            NaN or infinity, a channels-last batch.
         views: functions making one view of a batch; default: the identity and a
             left-right flip.
         batch_size: images per forward pass.
 
     Returns:
-        ``(N, K)`` probabilities on the CPU (rows sum to 1).
+        ``(N, K)`` probabilities on the CPU (rows sum to 1). A model that returns NaN or
+        infinite logits is an error, not a row of NaN.
     """
     _checks.module("model", model)
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"expected a 4D batch x (N, C, H, W), got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-    _checks.tensor("x", x, 4, layout="(N, C, H, W)")
+    x = _checks.model_batch("x", x, model)
+    if not len(x):
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}); give at least one image")
     if views is not None and (callable(views) or not isinstance(views, (list, tuple))):
         raise TypeError(f"views must be a list of functions, e.g. [lambda b: b, lambda b: b.flip(-1)], "
                         f"got {_checks.describe(views)}")
@@ -392,18 +399,20 @@ def predict_tta(
     if not views:
         raise ValueError("views must contain at least one function")
     for i, view in enumerate(views):
-        if not callable(view):
-            raise TypeError(f"views[{i}] must be a function of a batch, got {_checks.describe(view)}")
+        _checks.function(f"views[{i}]", view, "lambda b: b.flip(-1) (batch -> batch)")
     batch_size = _checks.integer("batch_size", batch_size, 1)
     model.eval()
     device = _checks.module_device(model)
     out = []
     for chunk in x.split(batch_size):
         chunk = chunk.to(device)
-        logits = [model(view(chunk)) for view in views]
+        logits = [_checks.call_model(model, view(chunk), "x", where=f" (view {i})") for i, view in enumerate(views)]
         if any(not isinstance(t, torch.Tensor) or t.ndim != 2 or len(t) != len(chunk) for t in logits):
             raise ValueError(f"model must map each view of a batch of {len(chunk)} to logits ({len(chunk)}, K), "
                              f"got {[_checks.describe(t) for t in logits][:2]}")
+        if not all(torch.isfinite(t).all() for t in logits):
+            raise ValueError("model returned NaN or infinite logits; check its weights (a diverged training run?) "
+                             "and x")
         probs = torch.stack([t.softmax(1) for t in logits]).mean(0)  # (V, n, K) -> (n, K)
         out.append(probs.cpu())
     return torch.cat(out)

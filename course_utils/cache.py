@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from . import settings
+from . import _checks, settings
 
 T = TypeVar("T")
 FORMAT = 1  # bump when the layout of an entry changes: older entries are then recomputed
@@ -87,9 +87,9 @@ def entry_path(kind: str, record: Mapping[str, Any], prefix: str = "") -> Path:
 
 
 def _check_names(kind: Any, prefix: Any) -> None:
-    if not isinstance(kind, str) or not kind or os.sep in kind or kind.startswith("."):
+    if not isinstance(kind, str) or not kind or os.sep in kind or kind.startswith(".") or "\x00" in kind:
         raise ValueError(f"kind must be a plain folder name such as 'features', got {kind!r}")
-    if not isinstance(prefix, str) or os.sep in prefix:
+    if not isinstance(prefix, str) or os.sep in prefix or "\x00" in prefix:
         raise ValueError(f"prefix must be a plain file-name start (a str without {os.sep!r}), got {prefix!r}")
 
 
@@ -130,6 +130,9 @@ def tensor_check(shape: Sequence[int | None] | None = None, dtype: torch.dtype |
                  finite: bool = True, all_zero_ok: bool = False) -> Callable[[Any], None]:
     """A ``check`` for :func:`load_or_compute` when the payload is one tensor.
 
+    The payload is checked by :func:`course_utils._checks.tensor` (the same check the
+    functions use on their arguments); every problem is reported as a ``ValueError``.
+
     Args:
         shape: expected shape; ``None`` in a position accepts any size there.
         dtype: expected dtype.
@@ -137,21 +140,22 @@ def tensor_check(shape: Sequence[int | None] | None = None, dtype: torch.dtype |
         all_zero_ok: accept a tensor that is all zeros (off by default: for features,
             images or scenes all zeros means something went wrong).
     """
-    if shape is not None and (isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence)
-                              or not all(e is None or (isinstance(e, int) and e >= 0) for e in shape)):
-        raise TypeError(f"shape must be a sequence of sizes (ints, or None for any), got {shape!r}")
+    if shape is not None:
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
+            raise TypeError(f"shape must be a sequence of sizes (ints, or None for any), got {_checks.describe(shape)}")
+        shape = tuple(None if e is None else _checks.integer("shape", e, 0, hint="a size, or None for any")
+                      for e in shape)
     if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
+        raise TypeError(f"dtype must be a torch.dtype such as torch.float32, got {_checks.describe(dtype)}")
+    finite, all_zero_ok = _checks.flag("finite", finite), _checks.flag("all_zero_ok", all_zero_ok)
 
     def check(t: Any) -> None:
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"expected a tensor, got {type(t).__name__}")
-        if shape is not None and (t.ndim != len(shape) or any(e is not None and e != s for e, s in zip(shape, t.shape))):
-            raise ValueError(f"expected shape {tuple('any' if e is None else e for e in shape)}, got {tuple(t.shape)}")
-        if dtype is not None and t.dtype != dtype:
-            raise ValueError(f"expected dtype {dtype}, got {t.dtype}")
-        if finite and t.is_floating_point() and not torch.isfinite(t).all():
-            raise ValueError("it holds NaN or infinite values")
+        if not isinstance(t, torch.Tensor):  # a NumPy array too: it is not what was stored
+            raise ValueError(f"expected a tensor, got {_checks.describe(t)}")
+        try:
+            _checks.tensor("the payload", t, shape=shape, dtype=dtype, finite=finite, empty=True)
+        except TypeError as err:
+            raise ValueError(str(err)) from None
         if not all_zero_ok and t.numel() and not t.any():
             raise ValueError("it is all zeros")
 
@@ -179,7 +183,10 @@ def _read(path: Path, canonical: str, check: Callable[[Any], None] | None) -> An
     if digest != entry["checksum"]:
         raise ValueError("checksum mismatch (the data changed after it was written)")
     if check is not None:
-        check(payload)
+        try:
+            check(payload)
+        except TypeError as err:  # a check that says "wrong type" means the same as "wrong value": rebuild
+            raise ValueError(str(err)) from err
     return payload
 
 
@@ -226,8 +233,10 @@ def load_or_compute(
         cache folder, or ``use_cache=False``).
     """
     _check_names(kind, prefix)
-    if not callable(compute):
-        raise TypeError(f"compute must be a function returning the payload, got {type(compute).__name__}")
+    _checks.function("compute", compute, "lambda: slow_features() (returns the payload)")
+    if check is not None:
+        _checks.function("check", check, "tensor_check(shape=(n, None)) (raises ValueError for a bad payload)")
+    use_cache = _checks.flag("use_cache", use_cache)
     canonical = _full(record)
     if not use_cache:
         return compute(), "uncached"
@@ -243,11 +252,15 @@ def load_or_compute(
         except (ValueError, OSError) as err:
             _warn(f"cache entry {path} is bad ({err}); recomputing it")
             source = "recomputed"
+    elif path.exists():  # a folder (or a socket...) where the entry file goes: not ours to delete
+        _warn(f"cache entry {path} is a {'folder' if path.is_dir() else 'special file'}, not a cache file; it is left "
+              "alone and the result is computed without the cache: remove it to cache this result again")
+        return compute(), "uncached"
     payload = compute()
     if check is not None:
         try:
             check(payload)
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             _warn(f"freshly computed {kind} look wrong ({err}); not storing them in {path}")
             return payload, "uncached"
     try:

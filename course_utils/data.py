@@ -34,6 +34,7 @@ from .settings import OfflineError, require_online  # noqa: F401 - the online ga
 DATASETS = {"animals": "animal_mnist.npz", "mnist": "mnist_5k.npz"}
 SPLITS = ("train", "val", "test")
 PHOTOS = ("chelsea", "astronaut", "coffee", "camera", "brick", "horse")
+_SHIPPED = {*DATASETS.values(), "mnist1d.npz", "co2_weekly.npz", *(f"photos/{p}.png" for p in PHOTOS)}  # what the course reads
 CAT, DOG = 2, 4  # Animal-MNIST labels of the course's running example
 _RESTORE = ("restore it with `git checkout -- data/{rel}` (or re-clone the course), "
             "or rebuild it with `python data/build_data.py`")
@@ -77,13 +78,18 @@ def verified_path(rel: str) -> Path:
 
     Raises:
         KeyError: ``rel`` is not a shipped file.
-        DataFileError: the file is missing or its checksum does not match.
+        DataFileError: the file is missing or its checksum does not match, or the manifest has
+            lost the entry of a file the course ships.
     """
     if not isinstance(rel, (str, os.PathLike)):
         raise TypeError(f"rel must be a path relative to data/ (a str), got {_checks.describe(rel)}")
     rel = Path(rel).as_posix()
     manifest = _manifest()
     if rel not in manifest:
+        if rel in _SHIPPED:  # the course asked for one of its own files: the manifest is damaged
+            raise DataFileError(f"data manifest {data_dir() / 'manifest.json'} has no entry for {rel!r}, a file the "
+                                "course ships (the manifest was edited or is from another version); "
+                                + _RESTORE.format(rel="manifest.json"))
         raise KeyError(f"rel={rel!r} is not a shipped data file; known files: {sorted(manifest)}")
     path = data_dir() / rel
     if not path.is_file():
@@ -110,6 +116,8 @@ def _size(size: int | None) -> int | None:
 def _folder(name: str, root: str | os.PathLike | None) -> Path | None:
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"{name} must be a folder path (str or Path) or None, got {_checks.describe(root)}")
+    if root and Path(root).exists() and not Path(root).is_dir():
+        raise NotADirectoryError(f"{name}={str(root)!r} is a file, not a folder; give a folder to download into")
     return Path(root) if root else None
 
 
@@ -217,8 +225,7 @@ def load_mnist1d(split: str = "train", shuffle_seq: bool = False) -> tuple[torch
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test' (MNIST-1D has no validation split), got {split!r}; "
                          "hold out part of 'train' if you need one")
-    if not isinstance(shuffle_seq, (bool, np.bool_)):
-        raise TypeError(f"shuffle_seq must be True or False, got {shuffle_seq!r} ({type(shuffle_seq).__name__})")
+    shuffle_seq = _checks.flag("shuffle_seq", shuffle_seq)
     arrays = _load_series_npz("mnist1d.npz")
     x = arrays[f"x_{split}"]
     if shuffle_seq:
@@ -274,7 +281,8 @@ def make_loader(
     """A ``DataLoader`` over tensors or a dataset, shuffled reproducibly.
 
     Args:
-        dataset: a ``Dataset`` or an ``(x, y)`` tuple of tensors.
+        dataset: a ``Dataset`` or an ``(x, y)`` tuple of tensors or NumPy arrays (NumPy floats
+            become float32, NumPy integers int64, as PyTorch's layers and losses want them).
         batch_size: images per batch.
         shuffle: reshuffle every epoch (use for training).
         seed: give the shuffle its own generator with this seed. By default the shuffle
@@ -282,21 +290,40 @@ def make_loader(
             training makes the whole run (init and batch order) repeatable.
     """
     if isinstance(dataset, tuple):
-        if len(dataset) != 2 or not all(isinstance(t, torch.Tensor) for t in dataset):
+        if len(dataset) != 2 or not all(isinstance(t, (torch.Tensor, np.ndarray)) for t in dataset):
             raise TypeError(f"dataset as a tuple must be a pair of tensors (x, y), got a tuple of "
                             f"{[type(t).__name__ for t in dataset]}")
-        x, y = dataset
-        if len(x) != len(y):
-            raise ValueError(f"dataset (x, y): x and y must have the same length, got {len(x)} and {len(y)}")
+        x, y = (_from_numpy(f"dataset[{i}]", t) for i, t in enumerate(dataset))
+        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+            raise ValueError(f"dataset (x, y): x and y must have the same length, got shapes {tuple(x.shape)} and "
+                             f"{tuple(y.shape)}")
         dataset = TensorDataset(x, y)
+    elif (isinstance(dataset, list) and len(dataset) == 2 and all(isinstance(t, torch.Tensor) for t in dataset)
+          and dataset[0].shape != dataset[1].shape):
+        raise TypeError(f"dataset is a list of two tensors of different shapes {tuple(dataset[0].shape)} and "
+                        f"{tuple(dataset[1].shape)}: a pair (x, y)? pass it as a tuple, make_loader((x, y)); a list is "
+                        "taken as a dataset of examples")
     if isinstance(dataset, (str, bytes)) or not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
         raise TypeError(f"dataset must be a torch Dataset or a pair of tensors (x, y), got {_checks.describe(dataset)}")
     if len(dataset) == 0:
         raise ValueError("dataset is empty: a loader over no examples would train on nothing")
     batch_size = _checks.integer("batch_size", batch_size, 1)
-    seed = None if seed is None else _checks.integer("seed", seed, 0)
+    shuffle = _checks.flag("shuffle", shuffle)
+    seed = None if seed is None else _checks.integer("seed", seed, 0, 2**63 - 1)
     generator = torch.Generator().manual_seed(seed) if shuffle and seed is not None else None
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def _from_numpy(name: str, value: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """A tensor as is; a NumPy array as a tensor, floats as float32 and integers as int64."""
+    if isinstance(value, torch.Tensor):
+        return value
+    t = _checks.tensor(name, value, empty=True)
+    if t.is_floating_point():
+        return t.float()
+    if not (t.is_complex() or t.dtype == torch.bool):
+        return t.long()
+    return t
 
 
 def load_photo(name: str, size: int | None = None, gray: bool = False) -> torch.Tensor:
@@ -312,7 +339,7 @@ def load_photo(name: str, size: int | None = None, gray: bool = False) -> torch.
         ``horse`` are gray photos: they come back with 3 equal channels unless ``gray``).
     """
     _checks.choice("name", name, PHOTOS, "photo")
-    return read_image(verified_path(f"photos/{name}.png"), _size(size), gray)
+    return read_image(verified_path(f"photos/{name}.png"), _size(size), _checks.flag("gray", gray))
 
 
 def load_image_file(path: str | Path, size: int | None = None, gray: bool = False) -> torch.Tensor:
@@ -324,7 +351,7 @@ def load_image_file(path: str | Path, size: int | None = None, gray: bool = Fals
         raise IsADirectoryError(f"path {str(path)!r} is a folder; give the path of an image file inside it")
     if not path.is_file():
         raise FileNotFoundError(f"path {str(path)!r}: no image file there (check the spelling and the folder)")
-    return read_image(path, _size(size), gray, name=f"path {str(path)!r}")
+    return read_image(path, _size(size), _checks.flag("gray", gray), name=f"path {str(path)!r}")
 
 
 def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = False,
@@ -344,6 +371,7 @@ def read_image(source: Path | BinaryIO, size: int | None = None, gray: bool = Fa
     from torchvision.transforms.v2 import functional as TF
 
     size = _size(size)
+    gray = _checks.flag("gray", gray)
     if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "read"):
         raise TypeError(f"source must be a file path or a binary stream (io.BytesIO), got {_checks.describe(source)}")
     try:

@@ -27,21 +27,23 @@ import torch.nn.functional as F
 from . import _checks
 
 
-def _check_maps(name: str, t: torch.Tensor, channels: int | None = None) -> None:
-    if not isinstance(t, torch.Tensor) or t.ndim != 4 or (channels is not None and t.shape[1] != channels):
-        want = f"(N, {channels}, H, W)" if channels is not None else "(N, C, H, W)"
-        got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-        raise ValueError(f"{name} must be a batch of maps {want}, got {got}")
-    _checks.finite(name, t, "check the network's output (a loss that became NaN?)")
+def _check_maps(name: str, t: torch.Tensor, channels: int | None = None) -> torch.Tensor:
+    """A batch of maps ``(N, C, H, W)`` (NumPy converted): finite floats, an empty batch allowed."""
+    t = _checks.tensor(name, t, layout="(N, C, H, W) of maps", shape=(None, channels, None, None), dtype="float",
+                       finite=True, empty=True, hint="check the network's output (a loss that became NaN?)")
+    if 0 in t.shape[1:]:
+        raise ValueError(f"{name} must be a batch of maps (N, C, H, W) with C, H, W >= 1, got {tuple(t.shape)}")
+    return t
 
 
 def _floats(name: str, value: Any, layout: str) -> torch.Tensor:
     """``value`` (tensor, array or nested list of numbers; may be empty) as finite float32."""
     try:
-        t = torch.as_tensor(value, dtype=torch.float32)
+        t = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"{name} must be numbers {layout}, got {_checks.describe(value)}") from err
-    return _checks.finite(name, t)
+    _checks.tensor(name, t, dtype="real", empty=True)  # complex numbers would lose their imaginary part silently
+    return _checks.finite(name, t.float())
 
 
 def _ints(name: str, value: Any, layout: str) -> torch.Tensor:
@@ -64,8 +66,9 @@ def gaussian_heatmaps(points: torch.Tensor, channels: torch.Tensor, num_channels
     peak stays exactly 1.
 
     Args:
-        points: ``(P, 2)`` float ``(x, y)`` in heatmap cells (cell centres are at ``+0.5``
-            when the points are cell indices; pass what your decoding expects).
+        points: ``(P, 2)`` float ``(x, y)`` in heatmap cells: cell ``(row, col)`` is centred on
+            ``x = col``, ``y = row``. A point must lie on the map, ``-0.5 <= x <= width - 0.5``
+            and ``-0.5 <= y <= height - 0.5`` (one outside would leave no peak, only zeros).
         channels: ``(P,)`` int channel of each point (class, or keypoint type).
         num_channels, height, width: shape of the result.
         sigma: Gaussian width in cells, one number or ``(P,)``.
@@ -81,8 +84,19 @@ def gaussian_heatmaps(points: torch.Tensor, channels: torch.Tensor, num_channels
         raise ValueError(f"expected points (P, 2) and channels (P,), got {tuple(points.shape)} and "
                          f"{tuple(channels.shape)}")
     if len(channels) and not 0 <= int(channels.min()) <= int(channels.max()) < num_channels:
-        raise ValueError(f"channels must lie in 0..{num_channels - 1}, got {channels.tolist()}")
-    sigma = _floats("sigma", sigma, "(one number or (P,))").expand(len(points))
+        raise ValueError(f"channels must lie in 0..{num_channels - 1} (num_channels={num_channels}), "
+                         f"got {channels.tolist()}")
+    off = ((points[:, 0] < -0.5) | (points[:, 0] > width - 0.5) | (points[:, 1] < -0.5) | (points[:, 1] > height - 0.5))
+    if off.any():
+        raise ValueError(f"points must lie on the {height}x{width} map (height={height}, width={width}: "
+                         f"-0.5 <= x <= {width - 0.5}, -0.5 <= y <= {height - 0.5}), but point "
+                         f"{int(off.nonzero()[0])} is {points[off][0].tolist()}; are they in input pixels? divide by "
+                         "the stride")
+    try:
+        sigma = _floats("sigma", sigma, "(one number or (P,))").expand(len(points))
+    except RuntimeError as err:
+        raise ValueError(f"sigma must be one number or one per point ({len(points)},), got {_checks.describe(sigma)}") \
+            from err
     if len(sigma) and float(sigma.min()) <= 0:
         raise ValueError(f"sigma must be > 0, got {sigma.tolist()}")
     out = torch.zeros(num_channels, height, width)
@@ -99,7 +113,10 @@ def encode_centers(boxes: torch.Tensor, labels: torch.Tensor, num_classes: int, 
 
     Args:
         boxes: ``(k, 4)`` ``(x1, y1, x2, y2)`` in input pixels; labels: ``(k,)`` in
-            ``0..num_classes-1`` (entries with label ``-1`` are padding and skipped).
+            ``0..num_classes-1`` (entries with label ``-1`` are padding and skipped). Every box's
+            centre must lie inside the image, and no two centres in one heatmap cell (the maps
+            hold one object per cell: use a smaller stride); such boxes are refused, not dropped
+            or moved.
         num_classes: heatmap channels.
         image_size: input side ``S``; the maps have side ``S // stride``.
         stride: input pixels per heatmap cell (``S`` must be a multiple).
@@ -116,8 +133,9 @@ def encode_centers(boxes: torch.Tensor, labels: torch.Tensor, num_classes: int, 
     sigma_scale = _checks.number("sigma_scale", sigma_scale, low=0, low_open=True)
     if boxes.ndim != 2 or boxes.shape[1] != 4 or labels.shape != boxes.shape[:1]:
         raise ValueError(f"expected boxes (k, 4) and labels (k,), got {tuple(boxes.shape)} and {tuple(labels.shape)}")
-    if not isinstance(stride, int) or stride < 1 or image_size % stride:
-        raise ValueError(f"stride must be a positive int dividing image_size={image_size}, got {stride!r}")
+    stride = _checks.integer("stride", stride, 1, hint=f"a positive int dividing image_size={image_size}")
+    if image_size % stride:
+        raise ValueError(f"stride must be a positive int dividing image_size={image_size}, got {stride}")
     if len(labels) and not -1 <= int(labels.min()) <= int(labels.max()) < num_classes:
         raise ValueError(f"labels must lie in 0..{num_classes - 1} (or -1 for padding), got {labels.tolist()}")
     keep = labels >= 0
@@ -127,7 +145,19 @@ def encode_centers(boxes: torch.Tensor, labels: torch.Tensor, num_classes: int, 
     if (wh <= 0).any():
         raise ValueError(f"boxes: every box needs x2 > x1 and y2 > y1, got {boxes.tolist()}")
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / stride  # (k, 2) in cells
-    cell = centre.floor().long().clamp(0, side - 1)
+    outside = ((centre < 0) | (centre >= side)).any(1)
+    if outside.any():
+        i = int(outside.nonzero()[0])
+        raise ValueError(f"boxes: box {i} {boxes[i].tolist()} has its centre {(centre[i] * stride).tolist()} outside the "
+                         f"{image_size}x{image_size} image (image_size={image_size}); drop it or clip it to the image")
+    cell = centre.floor().long()  # (k, 2) (col, row)
+    flat = cell[:, 1] * side + cell[:, 0]
+    if len(flat.unique()) < len(flat):
+        twice = [int(v) for v in flat.unique() if int((flat == v).sum()) > 1][0]
+        which = (flat == twice).nonzero().flatten().tolist()
+        raise ValueError(f"boxes: boxes {which} have their centres in one heatmap cell (row {twice // side}, column "
+                         f"{twice % side}) at stride={stride}; a centre map holds one object per cell: use a smaller "
+                         "stride")
     sigma = (sigma_scale * wh.prod(1).sqrt() / stride).clamp(min=0.5)
     heatmap = gaussian_heatmaps(cell.float(), labels, num_classes, side, side, sigma)  # peak 1 at the centre cell
     size, offset = torch.zeros(2, side, side), torch.zeros(2, side, side)
@@ -152,19 +182,20 @@ def find_peaks(heatmap: torch.Tensor, k: int = 20, threshold: float = 0.1,
         One dict per image: ``"scores" (m,)``, ``"channels" (m,)``, ``"ys" (m,)``, ``"xs" (m,)``,
         best first, ``m <= k``.
     """
-    _check_maps("heatmap", heatmap)
-    if not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-        raise ValueError(f"kernel must be an odd int >= 1, got {kernel!r}")
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    heatmap = _check_maps("heatmap", heatmap).float()
+    kernel = _checks.integer("kernel", kernel, 1, hint="an odd window size such as 3")
+    if kernel % 2 == 0:
+        raise ValueError(f"kernel must be an odd int >= 1, got {kernel}")
+    k = _checks.integer("k", k, 1)
     threshold = _checks.number("threshold", threshold)
     n, c, h, w = heatmap.shape
     pooled = F.max_pool2d(heatmap, kernel, stride=1, padding=kernel // 2)  # same shape
-    peaks = heatmap * (pooled == heatmap)  # (N, C, H, W): everything but local maxima set to 0
+    # (N, C, H, W): everything but local maxima set to -inf (not 0: a threshold <= 0 must not keep them)
+    peaks = heatmap.masked_fill(pooled != heatmap, float("-inf"))
     scores, index = peaks.flatten(1).topk(min(k, c * h * w), dim=1)  # (N, k) over channels and cells
     out = []
     for s, i in zip(scores, index):
-        keep = s >= threshold
+        keep = (s >= threshold) & (s > float("-inf"))
         s, i = s[keep], i[keep]
         out.append({"scores": s, "channels": i // (h * w), "ys": (i % (h * w)) // w, "xs": i % w})
     return out
@@ -186,14 +217,15 @@ def decode_centers(heatmap: torch.Tensor, size: torch.Tensor, stride: int, offse
         One dict per image: ``"boxes" (m, 4)`` ``(x1, y1, x2, y2)`` in input pixels,
         ``"scores" (m,)``, ``"labels" (m,)``: the format of torchmetrics' ``MeanAveragePrecision``.
     """
-    _check_maps("heatmap", heatmap)
-    _check_maps("size", size, 2)
+    heatmap = _check_maps("heatmap", heatmap).float()
+    size = _check_maps("size", size, 2).float()
     if offset is not None:
-        _check_maps("offset", offset, 2)
+        offset = _check_maps("offset", offset, 2).float()
+    if size.shape[0] != heatmap.shape[0] or (offset is not None and offset.shape[0] != heatmap.shape[0]):
+        raise ValueError(f"size/offset maps must have the heatmap's batch size {heatmap.shape[0]}")
     if size.shape[2:] != heatmap.shape[2:] or (offset is not None and offset.shape[2:] != heatmap.shape[2:]):
         raise ValueError(f"size/offset maps must have the heatmap's spatial size {tuple(heatmap.shape[2:])}")
-    if not isinstance(stride, int) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    stride = _checks.integer("stride", stride, 1)
     out = []
     for n, peaks in enumerate(find_peaks(heatmap, k, threshold)):
         ys, xs = peaks["ys"], peaks["xs"]

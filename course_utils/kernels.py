@@ -15,6 +15,7 @@ every deep-learning library; the presets are written for that convention.
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Mapping
 
@@ -80,7 +81,10 @@ def apply_kernel(image: torch.Tensor, kernel: torch.Tensor | list, padding: str 
     weight ``(C, 1, kH, kW)``, ``groups=C``), so an RGB photo stays an RGB photo.
 
     Args:
-        image: float tensor ``(C, H, W)`` or a batch ``(N, C, H, W)``.
+        image: float tensor ``(C, H, W)`` or a batch ``(N, C, H, W)`` with any number of
+            channels, or a gray ``(H, W)`` (uint8 0-255 and NumPy arrays are converted).
+            A channels-last photo ``(H, W, 3)`` is refused (its axes would be filtered
+            wrongly): pass ``image.permute(2, 0, 1)``.
         kernel: ``(kH, kW)`` tensor or nested list, e.g. ``preset("sharpen")``.
         padding: ``"same"`` (default: output as large as the input, zeros outside),
             ``"valid"`` (no padding) or a non-negative int, as in ``F.conv2d``.
@@ -89,22 +93,18 @@ def apply_kernel(image: torch.Tensor, kernel: torch.Tensor | list, padding: str 
         ``(C, H', W')`` or ``(N, C, H', W')``, same layout as ``image``; not clipped
         (edge kernels give negative values).
     """
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"image must be a torch.Tensor, got {type(image).__name__}")
-    if image.ndim not in (2, 3, 4):
-        raise ValueError(f"expected an image (C, H, W) or a batch (N, C, H, W), got shape {tuple(image.shape)}")
+    image = _checks.tensor("image", image, (2, 3, 4), "(C, H, W), a batch (N, C, H, W) or a gray (H, W)",
+                           channels_first=True, dtype=("float", torch.uint8, "bool"), finite=True)
     if image.ndim == 2:  # a gray image (H, W): filter it as (1, H, W) and give back (H', W')
         return apply_kernel(image[None], kernel, padding)[0]
-    _checks.tensor("image", image, (3, 4))
     if image.dtype == torch.uint8:
         image = image.float() / 255  # 0-255 -> [0, 1], as everywhere in the course
-    elif image.is_complex() or not (image.is_floating_point() or image.dtype == torch.bool):
-        raise TypeError(f"image must be floats (or uint8 0-255), got dtype {image.dtype}")
-    _checks.finite("image", image)
-    if isinstance(padding, str) and padding not in ("same", "valid"):
-        raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
-    if not isinstance(padding, str) and (not isinstance(padding, int) or isinstance(padding, bool) or padding < 0):
-        raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, got {padding!r}")
+        padding = str(padding)
+    else:
+        padding = _checks.integer("padding", padding, 0, hint="or 'same' / 'valid'")
     k = _as_kernel(kernel).to(image.device)
     h, w = image.shape[-2:]
     if isinstance(padding, int) and padding > max(h, w, *k.shape):
@@ -245,6 +245,10 @@ class KernelPlayground:
             raise TypeError(f"images must be a dict {{name: (C, H, W) tensor}}, got {_checks.describe(images)}")
         if not images:
             raise ValueError("images must hold at least one (C, H, W) image")
+        names = [k for k in images if not isinstance(k, str) or not k]
+        if names:
+            raise TypeError(f"images must be a dict {{name: (C, H, W) tensor}} with names (non-empty str) as keys, "
+                            f"got the key {_checks.describe(names[0])}")
         self.size = size
         self.images: dict[str, torch.Tensor] = {}
         for name, img in images.items():
@@ -264,6 +268,7 @@ class KernelPlayground:
         """Add (or replace) an image ``(C, H, W)`` with C = 1 or 3, and select it by default."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"name must be a non-empty str (shown in the image menu), got {_checks.describe(name)}")
+        select = _checks.flag("select", select)
         self.images[name] = _checks.images(f"image {name!r}", image, batch=False)
         if select:
             self.image_name = name
@@ -282,6 +287,8 @@ class KernelPlayground:
 
     def add_image_bytes(self, name: str, content: bytes) -> str:
         """Add an uploaded image (raw bytes, e.g. from a FileUpload), select it; returns its name."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str (the file name), got {_checks.describe(name)}")
         name = f"yours: {name}"
         self.add_image(name, decode_image(content, size=self.size))
         return name
@@ -289,9 +296,7 @@ class KernelPlayground:
     def select(self, image: str | None = None, preset_name: str | None = None) -> torch.Tensor:
         """Choose an image and/or a preset kernel; returns the new filtered image."""
         if image is not None:
-            if image not in self.images:
-                raise ValueError(f"unknown image {image!r}; choose one of {list(self.images)}")
-            self.image_name = image
+            self.image_name = _checks.choice("image", image, list(self.images), "image of this playground")
         if preset_name is not None:
             self.kernel = _preset(preset_name, "preset_name")
             self.preset_name = preset_name
@@ -404,15 +409,15 @@ class KernelPlayground:
         try:
             self.add_image_bytes(item["name"], item["content"])
             self._message.value = f"added {item['name']}"
-        except ValueError as err:
-            self._message.value = f"<span style='color:red'>{err}</span>"
+        except (OSError, ValueError, TypeError) as err:  # shown in the widget: an error here would reach no one
+            self._message.value = f"<span style='color:red'>{html.escape(str(err))}</span>"
 
     def _on_path(self) -> None:
         try:
             name = self.add_image_file(self._path.value.strip())
-            self._message.value = f"added {name}"
-        except (FileNotFoundError, ValueError) as err:
-            self._message.value = f"<span style='color:red'>{err}</span>"
+            self._message.value = f"added {html.escape(name)}"
+        except (OSError, ValueError, TypeError) as err:  # a folder, no permission, not an image: shown in the widget
+            self._message.value = f"<span style='color:red'>{html.escape(str(err))}</span>"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -2,8 +2,10 @@
 
 * :class:`ClassicCNNConfig` + :func:`classic_cnn`: the lecture's pattern
   ``[[Conv -> ReLU] x N -> Pool] x M -> [FC -> ReLU] x K -> FC`` (notebook 04), with optional
-  BatchNorm and dropout. The flatten size is computed from the input size, so a wrong
-  input size is caught when the model is built, not as a matmul error later.
+  BatchNorm and dropout. The flatten size is computed from the input size, so an image size
+  too small for the stages is caught when the model is built; and the model's forward checks
+  its input (a single image, the wrong channel count or image size, uint8 pixels) before any
+  layer runs, so a wrong batch gets a sentence, not a matmul error.
 * :class:`ResidualBlock`: ResNet's basic block with a ``skip`` switch, for notebook 05's
   comparison of the same network with and without skips (notebook 05 builds the other
   modern blocks in plain PyTorch).
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import _checks
 from .shapes import ShapeError, conv_output_size
 
 POOLS = ("max", "avg", "none")
@@ -39,26 +42,18 @@ class ClassicCNNConfig:
     dropout: float = 0.0  # dropout before every FC layer; 0 switches it off
 
     def __post_init__(self) -> None:
+        # Every field is checked and stored in its plain form (np.int64(3) -> 3, np.True_ -> True).
         for name in ("in_channels", "image_size", "num_classes", "convs_per_stage", "kernel_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            setattr(self, name, _checks.integer(name, getattr(self, name), 1, hint=f"{name} must be a positive int"))
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (padding k//2 keeps the size), got {self.kernel_size}")
-        for name in ("channels", "hidden"):
-            if isinstance(getattr(self, name), (str, bytes)) or not isinstance(getattr(self, name), (tuple, list)):
-                raise TypeError(f"{name} must be a tuple of positive ints, e.g. (32, 64), got {getattr(self, name)!r}")
-        self.channels, self.hidden = tuple(self.channels), tuple(self.hidden)
-        for name in ("channels", "hidden"):
-            values = getattr(self, name)
-            if not all(isinstance(c, int) and c >= 1 for c in values):
-                raise ValueError(f"{name} must be a tuple of positive ints, got {values!r}")
+        self.channels = _checks.integers("channels", self.channels, low=1, example="(32, 64)")
+        self.hidden = _checks.integers("hidden", self.hidden, low=1, example="(128,) or () for none")
         if not self.channels:
-            raise ValueError("channels must name at least one stage, got ()")
-        if self.pool not in POOLS:
-            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+            raise ValueError("channels must name at least one stage, e.g. (32, 64), got ()")
+        self.pool = _checks.choice("pool", self.pool, POOLS)
+        self.batch_norm = _checks.flag("batch_norm", self.batch_norm)
+        self.dropout = _checks.number("dropout", self.dropout, 0.0, 1.0, high_open=True, hint="0 switches it off")
 
     def feature_size(self) -> int:
         """Height (= width) of the last feature map, e.g. 28 -> 14 -> 7 for two pooled stages.
@@ -77,7 +72,26 @@ class ClassicCNNConfig:
         return size
 
 
-def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> nn.Sequential:
+class ClassicCNN(nn.Sequential):
+    """The network :func:`classic_cnn` builds: ``nn.Sequential(features, flatten, classifier)`` whose forward
+    checks its input first (see :func:`course_utils._checks.model_input`). A slice of it (``model[:1]``)
+    is a plain part without the check."""
+
+    def __init__(self, *args, config: ClassicCNNConfig | None = None) -> None:
+        super().__init__(*args)
+        self.config = config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, in_channels, image_size, image_size) -> (N, num_classes)`` logits."""
+        if self.config is not None:
+            c = self.config
+            _checks.model_input("x", x, channels=c.in_channels, size=(c.image_size, c.image_size),
+                                who=f"this classic_cnn (in_channels={c.in_channels}, image_size={c.image_size})",
+                                dtype=_checks._param_dtype(self))
+        return super().forward(x)
+
+
+def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> ClassicCNN:
     """Build ``[[Conv->ReLU]xN -> Pool]xM -> [FC->ReLU]xK -> FC`` from a config.
 
     Args:
@@ -86,14 +100,16 @@ def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> nn.Seque
         **overrides: fields to change, e.g. ``classic_cnn(channels=(16,), pool="avg")``.
 
     Returns:
-        ``nn.Sequential(features, flatten, classifier)`` mapping
-        ``(N, in_channels, image_size, image_size)`` to logits ``(N, num_classes)``. The
-        layer names (``features.stage1.conv1`` ...) show up in :func:`~course_utils.shapes.trace`.
+        A :class:`ClassicCNN`, the ``nn.Sequential(features, flatten, classifier)`` mapping
+        ``(N, in_channels, image_size, image_size)`` to logits ``(N, num_classes)``; its
+        forward refuses any other input with a message saying what is wrong. The layer names
+        (``features.stage1.conv1`` ...) show up in :func:`~course_utils.shapes.trace`.
     """
     if config is None:
         config = ClassicCNNConfig(**overrides)
     elif not isinstance(config, ClassicCNNConfig):
-        raise TypeError(f"config must be a ClassicCNNConfig, got {type(config).__name__}")
+        hint = "; create one: ClassicCNNConfig(...)" if config is ClassicCNNConfig else ""
+        raise TypeError(f"config must be a ClassicCNNConfig, got {_checks.describe(config)}{hint}")
     elif overrides:
         config = ClassicCNNConfig(**{**config.__dict__, **overrides})
     features = nn.Sequential()
@@ -123,22 +139,11 @@ def classic_cnn(config: ClassicCNNConfig | None = None, **overrides) -> nn.Seque
     if config.dropout:
         classifier.add_module("drop_out", nn.Dropout(config.dropout))
     classifier.add_module("out", nn.Linear(width, config.num_classes))  # (N, width) -> (N, num_classes)
-    return nn.Sequential(OrderedDict(features=features, flatten=nn.Flatten(), classifier=classifier))
+    return ClassicCNN(OrderedDict(features=features, flatten=nn.Flatten(), classifier=classifier), config=config)
 
 
 # ----------------------------------------------------------------------------------------
 # The residual block (notebook 05)
-
-def _check_channels(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_input(x: torch.Tensor, channels: int, who: str) -> None:
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{who} expected a batch (N, {channels}, H, W), got shape {tuple(x.shape)}")
-
 
 class ResidualBlock(nn.Module):
     """ResNet's basic block (He et al., 2016): ``ReLU(F(x) + shortcut(x))``, ``F`` = two 3x3 convs.
@@ -154,8 +159,9 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1, skip: bool = True) -> None:
         super().__init__()
-        _check_channels(c_in=c_in, c_out=c_out, stride=stride)
-        self.c_in, self.skip = c_in, skip
+        c_in, c_out, stride = (_checks.integer(n, v, 1, hint=f"{n} must be a positive int")
+                               for n, v in (("c_in", c_in), ("c_out", c_out), ("stride", stride)))
+        self.c_in, self.skip = c_in, _checks.flag("skip", skip)
         self.body = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
             nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
@@ -166,7 +172,8 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, c_in, H, W) -> (N, c_out, H', W')``."""
-        _check_input(x, self.c_in, "ResidualBlock")
+        _checks.model_input("x", x, channels=self.c_in, who=f"this ResidualBlock (c_in={self.c_in})",
+                            dtype=_checks._param_dtype(self))
         out = self.body(x)
         if self.skip:
             out = out + self.shortcut(x)  # the skip: gradients reach x unchanged through "+"
@@ -180,8 +187,8 @@ def count_params(model: nn.Module, trainable_only: bool = False) -> int:
         model: any ``nn.Module``.
         trainable_only: count only parameters with ``requires_grad``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _checks.module("model", model)
+    trainable_only = _checks.flag("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -198,12 +205,8 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if isinstance(input_shape, (list, torch.Size)):
-        input_shape = tuple(input_shape)
-    if not isinstance(input_shape, tuple) or not all(isinstance(s, int) and s >= 1 for s in input_shape):
-        raise ValueError(f"input_shape must be a tuple of positive ints, e.g. (1, 1, 28, 28), got {input_shape!r}")
+    _checks.module("model", model)
+    input_shape = _checks.integers("input_shape", input_shape, low=1, example="(1, 1, 28, 28)")
     param = next(model.parameters(), None)
     was_training = model.training
     model.eval()

@@ -82,6 +82,7 @@ def show_images(
         cmap: colour map for one-channel images.
         suptitle: title of the whole figure.
     """
+    normalize = _checks.flag("normalize", normalize)
     x = _as_batch(images, normalize)
     n = len(x)
     ncols = _checks.integer("ncols", ncols, 1)
@@ -211,6 +212,11 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str], title: str
     if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence) or not class_names:
         raise TypeError(f"class_names must be a non-empty list of names, index = label, got {_checks.describe(class_names)}")
     k = len(class_names)
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        y = _checks.labels(name, y)
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
+            raise ValueError(f"{name} holds labels {int(y.min())}..{int(y.max())}, but class_names has {k} names "
+                             f"(labels 0..{k - 1}): give one name per class")
     cm = confusion_matrix(y_true, y_pred, k)
     per_class = cm.diag() / cm.sum(1).clamp(min=1)
     fig, ax = plt.subplots(figsize=(0.55 * k + 2.5, 0.5 * k + 1.8))
@@ -245,8 +251,8 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
     """
     if isinstance(weight, torch.nn.Conv2d):
         weight = weight.weight  # the layer itself: show its filters
-    weight = _checks.tensor("weight", weight, 4, layout="(C_out, C_in, kH, kW) of a conv layer (layer.weight)")
-    _checks.finite("weight", weight)
+    weight = _checks.tensor("weight", weight, 4, layout="(C_out, C_in, kH, kW) of a conv layer (layer.weight)",
+                            dtype="real", finite=True)
     ncols = _checks.integer("ncols", ncols, 1)
     w = weight.detach().cpu().float()
     if w.shape[1] == 3:
@@ -275,8 +281,8 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str = "filters"):
 @torch.no_grad()
 def show_feature_maps(maps: torch.Tensor, ncols: int = 8, limit: int = 32, title: str = "feature maps"):
     """Show the channels of one feature map ``(C, H, W)`` (or ``(1, C, H, W)``), each rescaled."""
-    maps = _checks.tensor("maps", maps, (3, 4), layout="(C, H, W) or (1, C, H, W)")
-    _checks.finite("maps", maps)
+    maps = _checks.tensor("maps", maps, (3, 4), layout="(C, H, W) or (1, C, H, W)", dtype="real", finite=True)
+    maps = maps.float()  # each map is rescaled to [0, 1] anyway: integer or boolean maps are shown too
     limit = _checks.integer("limit", limit, 1)
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]

@@ -143,9 +143,10 @@ def efficientnet_lite0(pretrained: bool = True, num_classes: int = 1000) -> nn.M
     """
     import timm
 
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int (1000 keeps the ImageNet classifier), got {num_classes!r}; "
-                         "for features without a classifier use model.forward_features or transfer.extract_features")
+    num_classes = _checks.integer("num_classes", num_classes, 1, hint=(
+        "1000 keeps the ImageNet classifier; for features without a classifier use model.forward_features or "
+        "transfer.extract_features"))
+    pretrained = _checks.flag("pretrained", pretrained)
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained:
         checkpoint = _load_checkpoint(Path(_lite0_checkpoint_path()), fix=(
@@ -218,10 +219,11 @@ def top_k(model: nn.Module, batch: torch.Tensor, k: int = 5,
             then have 1000 outputs).
     """
     _checks.module("model", model)
-    batch = _checks.tensor("batch", batch, (3, 4), layout="(N, 3, H, W) from preprocess()")
-    _checks.finite("batch", batch)
-    batch = batch[None] if batch.ndim == 3 else batch
-    logits = model(batch)
+    batch = _checks.model_batch("batch", batch, model, ranks=(3, 4), hint="pass images through preprocess() first")
+    batch = (batch[None] if batch.ndim == 3 else batch).to(_checks.module_device(model))
+    if not len(batch):
+        raise ValueError(f"batch is empty (shape {tuple(batch.shape)}); give at least one image")
+    logits = _checks.call_model(model, batch, "batch", where=" (images from preprocess() have 3 channels)")
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
         raise ValueError(f"model must return logits (N, num_classes), got {_checks.describe(logits)}")
     names = imagenet_classes() if class_names is None else list(class_names)
@@ -247,9 +249,7 @@ def resnet18(pretrained: bool = True) -> nn.Module:
     from torchvision.models import ResNet18_Weights
     from torchvision.models import resnet18 as tv_resnet18
 
-    if not isinstance(pretrained, bool):
-        raise TypeError(f"pretrained must be True (ImageNet weights) or False (random weights), "
-                        f"got {_checks.describe(pretrained)}")
+    pretrained = _checks.flag("pretrained", pretrained)
     if not pretrained:
         return tv_resnet18(weights=None)
     url = ResNet18_Weights.IMAGENET1K_V1.url

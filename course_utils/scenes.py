@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data
+from . import _checks, data
 from .cache import load_or_compute
 
 KEYPOINT_NAMES = ("left", "top", "right", "bottom")  # ExtremeNet's four extreme points
@@ -58,6 +58,24 @@ class SceneConfig:
     background_brightness: float = 0.6  # the background is scaled into [0, this]; animals are brighter
     flip: bool = True  # mirror each silhouette left-right with probability 1/2
     min_gap: int = 2  # pixels kept free between the boxes of two animals (no occlusion)
+
+    def __post_init__(self) -> None:
+        # Fields in their plain form (np.int64(64) -> 64, [1, 2] -> (1, 2)), then checked: a bad config fails here.
+        def plain(name: str, value) -> None:
+            object.__setattr__(self, name, value)
+
+        plain("size", _checks.integer("SceneConfig.size", self.size, hint="pixels, in 16..512"))
+        plain("animals", _checks.integers("SceneConfig.animals", self.animals, 2, example="(1, 3)"))
+        plain("scale", _checks.integers("SceneConfig.scale", self.scale, 2, example="(24, 40)"))
+        plain("classes", _checks.integers("SceneConfig.classes", self.classes, example="(2, 4) for cats and dogs"))
+        if not isinstance(self.background, str):
+            raise TypeError(f"SceneConfig.background must be one of {BACKGROUNDS}, got {_checks.describe(self.background)}")
+        plain("background", str(self.background))
+        plain("background_brightness", _checks.number("SceneConfig.background_brightness", self.background_brightness,
+                                                      0, 1, low_open=True))
+        plain("flip", _checks.flag("SceneConfig.flip", self.flip))
+        plain("min_gap", _checks.integer("SceneConfig.min_gap", self.min_gap, 0))
+        self.validate()
 
     def validate(self) -> None:
         """Raise ``ValueError``/``TypeError`` naming the first field that cannot work."""
@@ -128,13 +146,27 @@ class Scenes:
         return len(self.images)
 
     def __getitem__(self, index) -> Scenes:
-        """A subset (an int, a slice, an index tensor or list); labels keep their padding."""
-        if isinstance(index, int):
-            index = slice(index, index + 1) if index != -1 else slice(-1, None)
-        pick = lambda t: t[index]  # noqa: E731
-        return Scenes(*(pick(getattr(self, f)) for f in ("images", "masks", "labels", "boxes", "keypoints",
-                                                        "counts", "sources")),
-                      split=self.split, class_names=self.class_names, config=self.config)
+        """A subset: an int (also a NumPy int or a 0-d tensor) gives a set of one scene; a slice, a list or
+        1D tensor of indices, or a boolean mask ``(N,)`` gives those scenes. Labels keep their padding."""
+        if isinstance(index, list) or (isinstance(index, (torch.Tensor, np.ndarray)) and index.ndim):
+            index = torch.as_tensor(np.asarray(index, dtype=np.int64) if isinstance(index, list) and not index else
+                                    np.asarray(index) if isinstance(index, list) else index)
+            if index.ndim != 1 or index.is_floating_point() or index.is_complex():
+                raise TypeError(f"index must be an int, a slice, a list or 1D tensor of scene numbers or a boolean "
+                                f"mask (N,), got {_checks.describe(index)}")
+        elif isinstance(index, slice):
+            if (index.step or 1) < 0:  # tensors take no negative step: the scene numbers it names, in its order
+                index = torch.tensor(list(range(len(self)))[index], dtype=torch.long)
+        else:
+            i = _checks.integer("index", index, hint="a scene number, a slice, a list of numbers or a boolean mask")
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"index {i} is out of range for {len(self)} scenes")
+            index = slice(i, i + 1) if i != -1 else slice(-1, None)
+        try:
+            picked = [getattr(self, f)[index] for f in _ARRAYS]
+        except IndexError as err:
+            raise IndexError(f"index {_checks.describe(index)} does not fit {len(self)} scenes: {err}") from None
+        return Scenes(*picked, split=self.split, class_names=self.class_names, config=self.config)
 
     def semantic_masks(self) -> torch.Tensor:
         """int64 ``(N, S, S)`` class map: 0 = background, ``label + 1`` where an animal is."""
@@ -148,8 +180,9 @@ class Scenes:
             ``{"boxes": (k, 4) float, "labels": (k,) int64, "masks": (k, S, S) bool,
             "keypoints": (k, 4, 2) int64}`` with ``k = counts[i]``.
         """
-        if not isinstance(i, int) or not -len(self) <= i < len(self):
-            raise IndexError(f"scene index must be an int in 0..{len(self) - 1}, got {i!r}")
+        i = _checks.integer("i", i, hint="the scene index")
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"scene index i must be an int in 0..{len(self) - 1} (or -{len(self)}..-1), got {i}")
         k = int(self.counts[i])
         ids = torch.arange(1, k + 1, dtype=self.masks.dtype)[:, None, None]
         return {"boxes": self.boxes[i, :k], "labels": self.labels[i, :k], "masks": self.masks[i][None] == ids,
@@ -211,9 +244,7 @@ def extreme_points(mask: torch.Tensor) -> torch.Tensor:
     Returns:
         int64 ``(4, 2)``: ``(x, y)`` of the left, top, right and bottom point.
     """
-    if not isinstance(mask, torch.Tensor) or mask.ndim != 2 or mask.dtype != torch.bool:
-        raise ValueError(f"expected a boolean mask (H, W), got "
-                         f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__}")
+    mask = _checks.tensor("mask", mask, 2, "(H, W), a boolean mask", dtype="bool", hint="e.g. masks[i] == k + 1")
     if not mask.any():
         raise ValueError("the mask is empty: an empty mask has no extreme points")
     ys, xs = mask.nonzero(as_tuple=True)  # row-major order: ys ascending
@@ -325,15 +356,28 @@ def _record(n: int, split: str, config: SceneConfig, seed: int) -> dict:
 
 
 def _payload_check(n: int, config: SceneConfig):
+    """What a cached set of scenes must be, checked by content before it is served: every array's shape, dtype
+    and values (finite boxes inside the canvas, labels of the configured classes, counts in the configured
+    range, masks and keypoints on the canvas)."""
     def check(payload) -> None:
         if not isinstance(payload, dict) or set(payload) != set(_ARRAYS):
             raise ValueError(f"expected a dict of {_ARRAYS}")
         s, k = config.size, config.animals[1]
-        shapes = {"images": (n, 3, s, s), "masks": (n, s, s), "labels": (n, k), "boxes": (n, k, 4),
-                  "keypoints": (n, k, 4, 2), "counts": (n,), "sources": (n, k)}
-        for name, shape in shapes.items():
-            if tuple(payload[name].shape) != shape:
-                raise ValueError(f"{name} has shape {tuple(payload[name].shape)}, expected {shape}")
+        layout = {"images": ((n, 3, s, s), torch.uint8), "masks": ((n, s, s), torch.uint8),
+                  "labels": ((n, k), torch.int64), "boxes": ((n, k, 4), torch.float32),
+                  "keypoints": ((n, k, 4, 2), torch.int64), "counts": ((n,), torch.int64), "sources": ((n, k), torch.int64)}
+        for name, (shape, dtype) in layout.items():
+            _checks.tensor(name, payload[name], shape=shape, dtype=dtype, finite=True)
+        counts, labels, boxes = payload["counts"], payload["labels"], payload["boxes"]
+        if int(counts.min()) < config.animals[0] or int(counts.max()) > k:
+            raise ValueError(f"counts must lie in {config.animals[0]}..{k}, got {int(counts.min())}..{int(counts.max())}")
+        real = torch.arange(k)[None] < counts[:, None]  # (n, k): True for an animal, False for padding
+        if not bool(torch.where(real, (labels >= 0) & (labels < len(config.classes)), labels == -1).all()):
+            raise ValueError(f"labels must lie in 0..{len(config.classes) - 1} for animals and be -1 for padding")
+        if not bool(((boxes >= 0) & (boxes <= s)).all()) or not bool((boxes[..., 2:] > boxes[..., :2])[real].all()):
+            raise ValueError(f"boxes must lie on the {s}x{s} canvas with x2 > x1 and y2 > y1")
+        if int(payload["masks"].max()) > k or not bool(((payload["keypoints"] >= 0) & (payload["keypoints"] < s)).all()):
+            raise ValueError("masks or keypoints do not fit the canvas and the animal count")
         if not payload["images"].any() and config.background != "plain":
             raise ValueError("the images are all zeros")
     return check
@@ -363,12 +407,12 @@ def make_scenes(n: int, split: str = "train", config: SceneConfig | None = None,
     if not isinstance(config, SceneConfig):
         raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
     config.validate()
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1 (number of scenes), got {n!r}")
-    if split not in data.SPLITS:
+    n = _checks.integer("n", n, 1, hint="the number of scenes")
+    if not isinstance(split, str) or split not in data.SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {list(data.SPLITS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    split = str(split)
+    seed = _checks.integer("seed", seed, 0, 2**63 - 1)
+    cache = _checks.flag("cache", cache)
     if not cache:
         return _generate(n, split, config, seed)
 

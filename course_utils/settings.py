@@ -167,7 +167,8 @@ def cache_dir(*parts: str) -> Path:
             disk full); the message names the folder and what to do.
     """
     for part in parts:
-        if not isinstance(part, str) or not part or Path(part).is_absolute() or ".." in Path(part).parts:
+        if (not isinstance(part, str) or not part or "\x00" in part or Path(part).is_absolute()
+                or ".." in Path(part).parts):
             raise ValueError(f"cache_dir parts must be relative folder names such as 'features', got {part!r}")
     root = cache_root()
     path = root.joinpath(*parts)
@@ -216,9 +217,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generato
     Returns:
         A ``torch.Generator`` seeded with ``seed``, handy for ``DataLoader(generator=...)``.
     """
-    seed = _checks.integer("seed", seed, 0)
-    if seed >= 2**63:
-        raise ValueError(f"seed must be an int below 2**63, got {seed}")
+    seed = _checks.integer("seed", seed, 0, 2**63 - 1)
+    deterministic = _checks.flag("deterministic", deterministic)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -28,7 +28,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -40,7 +39,12 @@ class ShapeError(ValueError):
 
 
 def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    """An int as :func:`course_utils._checks.integer` takes it (NumPy and 0-d integer tensors too, not bools)."""
+    try:
+        _checks.integer("", v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -51,10 +55,12 @@ def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def _int(name: str, value, low: int) -> int:
-    """``value`` as an int >= ``low`` (NumPy ints accepted, bools and floats refused), else a ShapeError."""
-    if not _is_int(value) or value < low:
-        raise ShapeError(f"{name} must be an int >= {low}, got {_checks.describe(value) if not _is_int(value) else value}")
-    return int(value)
+    """``value`` as an int >= ``low`` (NumPy ints and 0-d integer tensors accepted, bools and floats refused),
+    else a ShapeError."""
+    try:
+        return _checks.integer(name, value, low)
+    except (TypeError, ValueError) as err:
+        raise ShapeError(str(err)) from None
 
 
 def _shape(name: str, value, ranks: tuple[int, ...], layout: str, lead: str = "") -> tuple[int, ...]:
@@ -117,10 +123,10 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
         ShapeError: an argument is out of range, ``output_padding`` is not smaller than
             ``stride`` or ``dilation``, or the output would be smaller than 1.
     """
-    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                             ("padding", padding, 0), ("output_padding", output_padding, 0),
-                             ("dilation", dilation, 1)):
-        _int(name, value, low)
+    size, kernel_size, stride, padding, output_padding, dilation = (
+        _int(name, value, low) for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                                                        ("stride", stride, 1), ("padding", padding, 0),
+                                                        ("output_padding", output_padding, 0), ("dilation", dilation, 1)))
     if output_padding >= max(stride, dilation):
         raise ShapeError(f"output_padding={output_padding} must be smaller than stride={stride} or "
                          f"dilation={dilation} (PyTorch rule); it only chooses among the sizes a strided "
@@ -145,8 +151,8 @@ def _conv_output_shape(input_shape: tuple[int, ...], spatial: int, out_channels:
     tuples = [_ntuple(v, name, spatial) for v, name in ((kernel_size, "kernel_size"), (stride, "stride"),
                                                          (dilation, "dilation"))]
     ks, ss, ds = tuples
-    if not _is_int(groups) or groups < 1 or c_in % groups or out_channels % groups:
-        raise ShapeError(f"groups={groups} must divide in_channels={c_in} and out_channels={out_channels}")
+    if not _is_int(groups) or int(groups) < 1 or c_in % int(groups) or out_channels % int(groups):
+        raise ShapeError(f"groups={groups!r} must divide in_channels={c_in} and out_channels={out_channels}")
     if isinstance(padding, str) and padding not in ("same", "valid"):
         raise ShapeError(f"padding must be an int, {'an int tuple' if spatial == 1 else 'a pair of ints'}, "
                          f"'same' or 'valid', got {padding!r}")
@@ -348,11 +354,10 @@ def conv_input_cells(out_index: int, kernel_size: int, stride: int = 1, padding:
         >>> conv_input_cells(1, kernel_size=3, stride=2, padding=1)
         [1, 2, 3]
     """
-    for name, value, low in (("out_index", out_index, 0), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                             ("padding", padding, 0), ("dilation", dilation, 1)):
-        _int(name, value, low)
-    out_index, kernel_size, stride, padding, dilation = (int(v) for v in (out_index, kernel_size, stride, padding,
-                                                                          dilation))
+    out_index, kernel_size, stride, padding, dilation = (
+        _int(name, value, low) for name, value, low in (("out_index", out_index, 0), ("kernel_size", kernel_size, 1),
+                                                        ("stride", stride, 1), ("padding", padding, 0),
+                                                        ("dilation", dilation, 1)))
     return [out_index * stride - padding + m * dilation for m in range(kernel_size)]
 
 
@@ -617,7 +622,10 @@ def receptive_field(model: nn.Module | Sequence[nn.Module],
                 start[a] -= p[a] * jump[a]
                 jump[a] *= s[a]
                 if out is not None:
-                    out[a] = _layer_output_size(name, m, out[a], k[a], s[a], p[a], d[a], ceil, p_right[a])
+                    try:
+                        out[a] = _layer_output_size(name, m, out[a], k[a], s[a], p[a], d[a], ceil, p_right[a])
+                    except ShapeError as err:
+                        raise ShapeError(f"{err} (with input_size={input_size!r})") from None
         table.append(RFRow(name, _describe(m), tuple(size), tuple(jump), tuple(start),  # type: ignore[arg-type]
                            tuple(out) if out else None))  # type: ignore[arg-type]
     return table
@@ -714,6 +722,8 @@ def _output_unit_gradient(model: nn.Module, x: torch.Tensor, position: tuple[int
         raise ShapeError(f"position must be a (row, col) pair of ints, got {_checks.describe(position)}")
     if channel is not None and not _is_int(channel):
         raise ShapeError(f"channel must be an int or None, got {_checks.describe(channel)}")
+    position = None if position is None else (int(position[0]), int(position[1]))
+    channel = None if channel is None else int(channel)
     x = x.detach().requires_grad_(True)
     try:
         y = model(x)
@@ -786,16 +796,14 @@ def effective_receptive_field(model: nn.Module, images: torch.Tensor, position: 
         gradient is 0, e.g. a dead unit).
     """
     _checks.module("model", model)
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ShapeError(f"expected images (N, C, H, W), got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
-    _checks.tensor("images", images, 4, layout="(N, C, H, W)")
-    _checks.finite("images", images)
+    images = _checks.model_batch("images", images, model)  # NumPy and float64 converted; uint8, NaN refused
+    if not len(images):
+        raise ValueError(f"images is empty (shape {tuple(images.shape)}); give at least one image")
     was_training = model.training
     model.eval()
     try:
         param = next(model.parameters(), None)
-        x = images.float().to(param.device if param is not None else images.device)
+        x = images.to(param.device if param is not None else images.device)
         grad, _ = _output_unit_gradient(model, x, position, channel, "images")
     finally:
         model.train(was_training)

@@ -209,6 +209,10 @@ def _notebook(number: str, what: str) -> Path:
     folder = notebooks_dir()
     found = sorted(p for p in folder.glob(f"{number}_*.ipynb") if not p.name.endswith(".new.ipynb")) \
         if folder.is_dir() else []
+    others = sorted(p.name[:2] for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() and not found else []
+    if others:  # the course is here, the notebook number is not
+        raise ValueError(f"notebook {number} is not in this course, which has notebooks {others[0]} to {others[-1]}; "
+                         "check the exercise id under the exercise's self-check, e.g. '03-ex2'")
     if not found:
         raise ReferenceUnavailable(f"{what} are not available in this copy of the course: there is no instructor "
                                    f"notebook {number}_*.ipynb in {folder}")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -32,16 +33,34 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # wall time of each epoch
 
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, (torch.Tensor, np.ndarray)):
+                value = value.tolist()
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                    for v in value):
+                raise TypeError(f"History.{name} must be a list of numbers, one per epoch, got {_checks.describe(value)}")
+            setattr(self, name, [float(v) for v in value])
+
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
 
     def best_epoch(self) -> int:
-        """1-based epoch with the lowest validation loss (training loss if no validation)."""
-        losses = self.val_loss or self.train_loss
+        """1-based epoch with the lowest validation loss (training loss if no validation).
+
+        Epochs whose loss is NaN or infinite (a run that diverged) are never the best.
+        """
+        name = "val_loss" if self.val_loss else "train_loss"
+        losses = getattr(self, name)
         if not losses:
             raise ValueError("history is empty: train for at least one epoch first")
-        return 1 + min(range(len(losses)), key=losses.__getitem__)
+        finite = [i for i, v in enumerate(losses) if math.isfinite(v)]
+        if not finite:
+            raise ValueError(f"history has no finite {name}: every epoch's loss is NaN or infinite (the run diverged)")
+        return 1 + min(finite, key=losses.__getitem__)
 
     def plot(self, title: str | None = None):
         """Loss and accuracy curves (train vs validation); returns the matplotlib figure."""
@@ -92,16 +111,7 @@ def _unpack(name: str, batch) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _forward(model: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
     """``model(x)``, with a failure explained: which loader, what shape, what to check."""
-    try:
-        return model(x)
-    except (RuntimeError, ValueError, TypeError, IndexError) as err:
-        if isinstance(err, torch.OutOfMemoryError):
-            raise
-        hint = ("a single image (C, H, W)? add a batch dimension with x[None]" if x.ndim == 3 else
-                "check the model's first layer against the data (in_channels, input size), e.g. with "
-                f"shapes.trace(model, {(1, *x.shape[1:])})")
-        raise TrainingError(f"the model failed on a batch x of shape {tuple(x.shape)} from {name}: "
-                            f"{str(err).splitlines()[0]}; {hint}") from err
+    return _checks.call_model(model, x, "x", TrainingError, where=f" (a batch from {name})")
 
 
 def _check_logits(logits, y: torch.Tensor, name: str) -> None:
@@ -178,11 +188,28 @@ def _check_training_args(model, optimizer, loss_fn, scheduler) -> None:
         if not any(id(p) in held for p in model.parameters()):
             raise ValueError("optimizer holds none of the model's parameters, so training would change nothing; "
                              "create it from this model: torch.optim.Adam(model.parameters(), lr=1e-3)")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(logits, y), e.g. nn.CrossEntropyLoss(), "
-                        f"got {_checks.describe(loss_fn)}")
-    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"scheduler must be a learning-rate scheduler with a step() method, got {_checks.describe(scheduler)}")
+    if loss_fn is not None:
+        _checks.function("loss_fn", loss_fn, "nn.CrossEntropyLoss(), called as loss_fn(logits, y)")
+    if scheduler is not None:
+        if isinstance(scheduler, type):
+            raise TypeError(f"scheduler is the class {scheduler.__name__}, not a scheduler; create one on your optimizer "
+                            f"and pass both: opt = torch.optim.SGD(model.parameters(), lr=0.1); fit(..., optimizer=opt, "
+                            f"scheduler={scheduler.__name__}(opt, ...))")
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(f"scheduler must be a learning-rate scheduler with a step() method, "
+                            f"got {_checks.describe(scheduler)}")
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            raise TypeError("scheduler is a ReduceLROnPlateau, which needs a metric at every step; fit steps its "
+                            "scheduler once per epoch without one: use a schedule such as StepLR or CosineAnnealingLR, "
+                            "or write the loop yourself")
+        stepped = getattr(scheduler, "optimizer", None)
+        if stepped is not None and stepped is not optimizer:
+            raise ValueError("scheduler changes the learning rate of another optimizer than the one fit uses, so it "
+                             "would change nothing; pass that optimizer too: fit(..., optimizer=opt, "
+                             "scheduler=StepLR(opt, ...))" if optimizer is not None else
+                             "scheduler was made for an optimizer, but fit would create its own Adam and the "
+                             "scheduler would change nothing; pass your optimizer too: fit(..., optimizer=opt, "
+                             "scheduler=...)")
 
 
 def fit(
@@ -220,6 +247,7 @@ def fit(
     if val_loader is not None:
         _check_loader("val_loader", val_loader)
     epochs = _checks.integer("epochs", epochs, 1)
+    progress, verbose = _checks.flag("progress", progress), _checks.flag("verbose", verbose)
     _check_training_args(model, optimizer, loss_fn, scheduler)
     device = _checks.device("device", device) if device is not None else get_device()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -330,8 +358,10 @@ def predict(
     device = _checks.device("device", device) if device is not None else _checks.module_device(model)
     model.to(device)
     model.eval()
-    if isinstance(x, torch.Tensor):
-        _checks.tensor("x", x, layout="(N, ...)")
+    if isinstance(x, (torch.Tensor, np.ndarray)):
+        x = _checks.model_batch("x", x, model, ranks=None)
+        if not len(x):
+            raise ValueError(f"x is empty (shape {tuple(x.shape)}); give at least one input")
         chunks: Iterable = x.split(batch_size)
     else:
         _check_loader("x", x)
@@ -349,8 +379,12 @@ def predict(
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max matches the label. ``logits (N, C)``, ``y (N,)``."""
-    logits = _checks.tensor("logits", logits, 2, layout="(N, C)")
+    """Fraction of rows whose arg-max matches the label. ``logits (N, C)``, ``y (N,)``.
+
+    Logits with NaN or infinity are refused (a diverged model's NaN rows would count as class 0).
+    """
+    logits = _checks.tensor("logits", logits, 2, layout="(N, C)", dtype=("float", "int"))
+    _checks.finite("logits", logits, hint="the model diverged? check the loss and the inputs")
     y = _checks.labels("y", y, len(logits), against="logits")
     if int(y.min()) < 0 or int(y.max()) >= logits.shape[1]:
         raise ValueError(f"y holds labels {int(y.min())}..{int(y.max())} but logits has {logits.shape[1]} classes "

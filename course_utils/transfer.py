@@ -115,9 +115,7 @@ def per_class_indices(y: torch.Tensor, per_class: int, seed: int = 0) -> torch.T
     Returns:
         int64 indices ``(per_class * num_classes,)``, sorted.
     """
-    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point():
-        raise ValueError(f"y must be an int tensor of labels (N,), got "
-                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+    y = _checks.labels("y", y)
     if len(y) == 0:
         raise ValueError("y is empty: there are no labels to pick from")
     per_class = _checks.integer("per_class", per_class, 1, hint="per_class must be a positive int")
@@ -190,7 +188,9 @@ def extract_features(
         verbose: print whether the features came from the cache and how long they took.
 
     Returns:
-        float32 ``(N, D)`` on the CPU.
+        float32 ``(N, D)`` on the CPU. A cached entry is served only if it is ``(N, D)`` float32,
+        finite, and its first row matches the features of the first image computed afresh
+        (so an entry with extra columns, NaN or another model's features is recomputed).
     """
     import time
 
@@ -201,31 +201,51 @@ def extract_features(
     size = _checks.integer("size", size, 8, 4096, hint="the input side in pixels, e.g. 96")
     mean, std = _stats("mean", mean), _stats("std", std)
     batch_size = _checks.integer("batch_size", batch_size, 1)
+    cache, verbose = _checks.flag("cache", cache), _checks.flag("verbose", verbose)
     device = _checks.device("device", device) if device is not None else _checks.module_device(model)
+    timm_like = hasattr(model, "forward_features") and hasattr(model, "forward_head")
 
-    def compute() -> torch.Tensor:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        where = " (extract_features feeds 3-channel RGB images: give it a backbone for RGB input)"
+        if timm_like:
+            return _checks.call_model(lambda b: model.forward_head(model.forward_features(b), pre_logits=True),
+                                      x, "the preprocessed images", where=where, owner=model)  # -> (n, D)
+        return _checks.call_model(model, x, "the preprocessed images", where=where)
+
+    def compute(of: torch.Tensor = images) -> torch.Tensor:
         model.eval().to(device)
         channels_last = device.type == "cpu"  # depthwise convs run ~2x faster channels-last on CPU
         if channels_last:
             model.to(memory_format=torch.channels_last)
         out = []
-        for chunk in images.split(batch_size):
-            x = preprocess(chunk, size=size, mean=mean, std=std).to(device)  # (n, C, h, w) -> (n, 3, size, size)
+        try:
+            for chunk in of.split(batch_size):
+                x = preprocess(chunk, size=size, mean=mean, std=std).to(device)  # (n, C, h, w) -> (n, 3, size, size)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                f = forward(x)
+                if not isinstance(f, torch.Tensor) or f.ndim < 2 or len(f) != len(x):
+                    raise ValueError(f"model must return one feature vector per image, (n, D), got {_checks.describe(f)} "
+                                     f"for {len(x)} images; give a torchvision model an nn.Identity() head")
+                out.append(f.flatten(1).float().cpu())
+        finally:
             if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            if hasattr(model, "forward_features") and hasattr(model, "forward_head"):
-                f = model.forward_head(model.forward_features(x), pre_logits=True)  # -> (n, D)
-            else:
-                f = model(x)
-            out.append(f.flatten(1).float().cpu())
-        if channels_last:
-            model.to(memory_format=torch.contiguous_format)
+                model.to(memory_format=torch.contiguous_format)
         return torch.cat(out)
+
+    first: list[torch.Tensor] = []  # the first image's features, computed afresh once, to check an entry against
+
+    def check(feats) -> None:
+        tensor_check(shape=(len(images), None), dtype=torch.float32)(feats)
+        if not first:
+            first.append(compute(images[:1])[0])
+        if feats.shape[1] != len(first[0]) or not torch.allclose(feats[0], first[0], rtol=1e-3, atol=1e-3):
+            raise ValueError(f"its first row ({feats.shape[1]} numbers) is not the features of the first image "
+                             f"computed afresh ({len(first[0])} numbers)")
 
     start = time.perf_counter()
     feats, source = load_or_compute("features", _features_record(model, images, size, mean, std), compute,
-                                    check=tensor_check(shape=(len(images), None), dtype=torch.float32),
-                                    prefix=f"{type(model).__name__}_{size}px", use_cache=cache)
+                                    check=check, prefix=f"{type(model).__name__}_{size}px", use_cache=cache)
     if verbose:
         how = "from cache" if source == "cache" else f"{source} in {time.perf_counter() - start:.1f}s"
         print(f"features {tuple(feats.shape)} at {size}px: {how}")

@@ -217,8 +217,7 @@ def static_view_box(children: Sequence[Any], static: Callable[[], Any], descript
     """
     import ipywidgets as W
 
-    if kind not in ("VBox", "HBox"):
-        raise ValueError(f"kind must be 'VBox' or 'HBox', got {kind!r}")
+    kind = _checks.choice("kind", kind, ("VBox", "HBox"))
     if not callable(static):
         raise TypeError(f"static must be a function returning a figure or PNG bytes, got {type(static).__name__}")
     if not isinstance(children, (list, tuple)) or not all(isinstance(c, W.Widget) for c in children):
@@ -266,7 +265,11 @@ def draw_convolution_gallery(settings: Sequence[dict[str, Any]], ncols: int = 2,
                              gridspec_kw={"width_ratios": [1.25, 1] * ncols})
     for i, kwargs in enumerate(settings):
         pair = axes[i // ncols, 2 * (i % ncols): 2 * (i % ncols) + 2]
-        draw_convolution(**kwargs, axes=pair)
+        try:
+            draw_convolution(**kwargs, axes=pair)
+        except (TypeError, ValueError) as err:
+            plt.close(fig)
+            raise type(err)(f"settings[{i}]: {err}") from None
         s = {"size": 5, "kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1, **kwargs}
         caption = titles[i] if titles else ""
         pair[0].set_title(f"{caption}\nH={s['size']} K={s['kernel_size']} S={s['stride']} P={s['padding']} "
@@ -300,9 +303,10 @@ class ConvVisualizer:
                 "stride": ("stride S", stride, 1, 4), "padding": ("padding P", padding, 0, 4),
                 "dilation": ("dilation D", dilation, 1, 4), "row": ("output row", 0, 0, 0),
                 "col": ("output column", 0, 0, 0)}
-        for name, (_, value, low, high) in spec.items():
-            if name not in ("row", "col") and not (isinstance(value, int) and low <= value <= high):
-                raise ValueError(f"{name} must be an int in {low}..{high} for the visualizer, got {value!r}")
+        for name, (label, value, low, high) in spec.items():
+            if name not in ("row", "col"):
+                spec[name] = (label, _checks.integer(name, value, low, high, hint="the range of the visualizer's slider"),
+                              low, high)
         self.sliders = {name: W.IntSlider(value=value, min=low, max=high, description=label, style=style,
                                           continuous_update=False)
                         for name, (label, value, low, high) in spec.items()}

@@ -745,6 +745,101 @@ walk("heatmaps", heatmaps.decode_centers, {"heatmap": lazy(lambda: torch.rand(1,
 
 
 # ---------------------------------------------------------------------------------------
+# Issue 22: what an independent probe found beyond this list (one case per example it named)
+
+def _classic() -> nn.Module:
+    torch.manual_seed(0)
+    return models.classic_cnn(channels=(4,), hidden=(8,))
+
+
+def _rgb_classifier() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+
+
+def _gray_backbone() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+bad("models", "classic_cnn()(one CHW image)", lambda: _classic()(torch.rand(1, 28, 28)), "x")
+bad("models", "classic_cnn()(3 channels for 1)", lambda: _classic()(torch.rand(2, 3, 28, 28)), "x")
+bad("models", "classic_cnn()(32x32 for 28x28)", lambda: _classic()(torch.rand(2, 1, 32, 32)), "x")
+bad("models", "classic_cnn()(uint8 batch)", lambda: _classic()(torch.zeros(2, 1, 28, 28, dtype=torch.uint8)), "x")
+bad("models", "classic_cnn()(channels-last batch)", lambda: _classic()(torch.rand(2, 28, 28, 1)), "x")
+bad("augment", "predict_tta(uint8 batch)",
+    lambda: augment.predict_tta(tiny_cnn(), torch.zeros(2, 1, 8, 8, dtype=torch.uint8)), "x")
+bad("augment", "predict_tta(1-channel batch, RGB model)", lambda: augment.predict_tta(_rgb_classifier(), torch.rand(2, 1, 8, 8)),
+    "x")
+bad("augment", "predict_tta(NaN batch)", lambda: augment.predict_tta(tiny_cnn(), torch.full((2, 1, 8, 8), NAN)), "x")
+bad("augment", "predict_tta(model returning NaN)",
+    lambda: augment.predict_tta(nn.Sequential(nn.Flatten(), nn.Linear(64, 3), _Times(NAN)), torch.rand(2, 1, 8, 8)), "model")
+bad("pretrained", "top_k(uint8 batch)", lambda: pretrained.top_k(_rgb_classifier(), torch.zeros(1, 3, 8, 8, dtype=torch.uint8),
+                                                                  class_names=[str(i) for i in range(10)]), "batch")
+bad("pretrained", "top_k(1-channel batch)", lambda: pretrained.top_k(_rgb_classifier(), torch.rand(1, 1, 8, 8),
+                                                                      class_names=[str(i) for i in range(10)]), "batch")
+bad("transfer", "extract_features(1-channel backbone)",
+    lambda: transfer.extract_features(_gray_backbone(), torch.rand(2, 1, 8, 8), size=16, cache=False, verbose=False), "model")
+bad("augment", "apply_params(hflip='no')", lambda: augment.apply_params(photo(), hflip="no"), "hflip")
+bad("augment", "random_affine_batch(hflip='no')", lambda: augment.random_affine_batch(torch.rand(2, 1, 8, 8), hflip="no"),
+    "hflip")
+bad("data", "make_loader(shuffle='yes')", lambda: data.make_loader(xy(), shuffle="yes"), "shuffle")
+bad("models", "ClassicCNNConfig(channels=(32, True))", lambda: models.ClassicCNNConfig(channels=(32, True)), "channels")
+bad("models", "ResidualBlock(skip='no')", lambda: models.ResidualBlock(4, 4, skip="no"), "skip")
+bad("train", "fit(verbose='no')", lambda: train.fit(fresh_cnn(), loader(), epochs=1, progress=False, verbose="no"), "verbose")
+bad("kernels", "apply_kernel(channels-last (H, W, 3) photo)",
+    lambda: kernels.apply_kernel(photo().permute(1, 2, 0), kernels.preset("sharpen")), "image")
+bad("augment", "random_affine_batch((N, 28, 28, 1))", lambda: augment.random_affine_batch(torch.rand(4, 28, 28, 1)), "x")
+bad("train", "accuracy(NaN logits)", lambda: train.accuracy(torch.full((2, 2), NAN), torch.tensor([0, 1])), "logits")
+bad("train", "fit(scheduler=StepLR, the class)",
+    lambda: train.fit(fresh_cnn(), loader(), epochs=1, scheduler=torch.optim.lr_scheduler.StepLR, progress=False, verbose=False),
+    "scheduler")
+bad("train", "fit(loss_fn=CrossEntropyLoss, the class)",
+    lambda: train.fit(fresh_cnn(), loader(), epochs=1, loss_fn=nn.CrossEntropyLoss, progress=False, verbose=False), "loss_fn")
+bad("train", "fit(scheduler of another optimizer)",
+    lambda: train.fit(fresh_cnn(), loader(), epochs=1, progress=False, verbose=False, scheduler=torch.optim.lr_scheduler.StepLR(
+        torch.optim.SGD(nn.Linear(2, 2).parameters(), 0.1), 1)), "scheduler")
+bad("augment", "AugmentedLoader(augment=the class v2.RandomHorizontalFlip)",
+    lambda: augment.AugmentedLoader(loader(), __import__("torchvision.transforms.v2", fromlist=["x"]).RandomHorizontalFlip),
+    "augment")
+bad("data", "load_tensors() with the entry of mnist_5k.npz removed from the manifest",
+    _with_data_dir(lambda: _manifest_without_entry("mnist_5k.npz"), lambda: data.load_tensors("mnist")), "manifest")
+
+
+def _manifest_without_entry(rel: str) -> str:
+    import json
+
+    m = json.loads((data.data_dir() / "manifest.json").read_text())
+    del m[rel]
+    return json.dumps(m)
+
+
+class _Times(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+
+from course_utils import heatmaps as _hm  # noqa: E402 - used by the cases below
+from course_utils import scenes as _scenes  # noqa: E402
+
+bad("heatmaps", "gaussian_heatmaps(a point outside the map)",
+    lambda: _hm.gaussian_heatmaps(torch.tensor([[100.0, 100.0]]), torch.tensor([0]), 1, 8, 8), "points")
+bad("heatmaps", "encode_centers(a box outside the image)",
+    lambda: _hm.encode_centers(torch.tensor([[40.0, 40.0, 60.0, 60.0]]), torch.tensor([0]), 1, 32, 4), "boxes")
+bad("heatmaps", "encode_centers(two boxes in one cell)",
+    lambda: _hm.encode_centers(torch.tensor([[4.0, 4.0, 8.0, 8.0], [5.0, 5.0, 7.0, 7.0]]), torch.tensor([0, 0]), 1, 32, 4),
+    "boxes")
+bad("heatmaps", "encode_centers(stride=True)",
+    lambda: _hm.encode_centers(torch.tensor([[4.0, 4.0, 20.0, 20.0]]), torch.tensor([0]), 1, 32, True), "stride")
+bad("scenes", "make_scenes(SceneConfig(flip='no'))",
+    lambda: _scenes.make_scenes(1, config=_scenes.SceneConfig(flip="no"), cache=False), "flip")
+
+
+# ---------------------------------------------------------------------------------------
 # Obvious forms that are converted, not refused: (module, name, call, check(result) -> bool)
 
 @dataclass
@@ -838,6 +933,44 @@ accepted("pretrained", "top_k(10-class model with class_names)",
          lambda: pretrained.top_k(nn.Sequential(nn.Flatten(), nn.LazyLinear(10)), torch.rand(2, 3, 4, 4), k=2,
                                   class_names=[f"c{i}" for i in range(10)]),
          lambda out: len(out) == 2 and all(name.startswith("c") for name, _ in out[0]))
+
+accepted("shapes", "conv_output_size(torch.tensor(28), 3)",
+         lambda: shapes.conv_output_size(torch.tensor(28), 3), lambda out: out == 26 and type(out) is int)
+accepted("scenes", "make_scenes(np.int64(2))",
+         lambda: _scenes.make_scenes(np.int64(2), config=_scenes.SceneConfig(size=32, scale=(12, 16)), cache=False),
+         lambda out: len(out) == 2)
+accepted("scenes", "Scenes.targets(np.int64(1)) and targets(torch.tensor(1))",
+         lambda: _small_scenes().targets(np.int64(1)),
+         lambda out: torch.equal(out["boxes"], _small_scenes().targets(1)["boxes"])
+         and torch.equal(_small_scenes().targets(torch.tensor(1))["boxes"], out["boxes"]))
+accepted("models", "count_flops(input_shape with NumPy and 0-d tensor sizes)",
+         lambda: models.count_flops(tiny_cnn(), (np.int64(1), torch.tensor(1), 8, 8)),
+         lambda out: out == models.count_flops(tiny_cnn(), (1, 1, 8, 8)))
+accepted("widgets", "conv_visualizer(size=np.int64(5))",
+         lambda: widgets.conv_visualizer(size=np.int64(5), stride=torch.tensor(2)),
+         lambda out: out.sliders["size"].value == 5 and out.sliders["stride"].value == 2)
+accepted("data", "make_loader((NumPy x, NumPy y))",
+         lambda: next(iter(data.make_loader((xy()[0].double().numpy(), xy()[1].numpy()), batch_size=32))),
+         lambda out: out[0].dtype == torch.float32 and out[1].dtype == torch.int64 and torch.equal(out[0], xy()[0])
+         and torch.equal(out[1], xy()[1]))
+accepted("augment", "random_affine_batch(an empty batch)",
+         lambda: augment.random_affine_batch(torch.rand(0, 1, 8, 8), degrees=10), lambda out: out.shape == (0, 1, 8, 8))
+accepted("heatmaps", "encode_centers(stride=np.int64(4))",
+         lambda: _hm.encode_centers(torch.tensor([[4.0, 4.0, 20.0, 20.0]]), torch.tensor([0]), 1, 32, np.int64(4)),
+         lambda out: int(out["mask"].sum()) == 1)
+accepted("kernels", "apply_kernel(padding=np.int64(1))",
+         lambda: kernels.apply_kernel(photo(), kernels.preset("sharpen"), padding=np.int64(1)),
+         lambda out: torch.allclose(out, kernels.apply_kernel(photo(), kernels.preset("sharpen"), padding=1)))
+
+
+@cache
+def _small_scenes():
+    return _scenes.make_scenes(3, "val", _scenes.SceneConfig(size=32, scale=(12, 16)), seed=1, cache=False)
+
+
+accepted("heatmaps", "find_peaks(threshold=-1): only local maxima",
+         lambda: _hm.find_peaks(torch.tensor([[[[0.2, 0.9, 0.1]]]]), threshold=-1.0),
+         lambda out: out[0]["xs"].tolist() == [1] and out[0]["scores"].tolist() == [0.8999999761581421])
 
 
 # ---------------------------------------------------------------------------------------

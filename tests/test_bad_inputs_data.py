@@ -30,3 +30,17 @@ def test_cases_leave_nothing_in_the_temporary_folder():
     assert bad_inputs.outcome(bad_inputs.Case("data", "tidy", tidy, "split"))[0] == "clear"
     assert len(made) == 2 and not any(Path(p).exists() for p in made)
     assert tempfile.gettempdir() == before
+
+
+def test_a_manifest_that_lost_an_entry_is_named_with_the_fix():
+    """Issue 22: a removed manifest entry raised `KeyError: rel='mnist_5k.npz' is not a shipped data file`, as if
+    the learner had asked for a file that does not exist."""
+    import pytest
+
+    from course_utils import data
+
+    case = next(c for c in bad_inputs.CASES if "removed from the manifest" in c.name)
+    with pytest.raises(data.DataFileError, match=r"manifest.json has no entry for 'mnist_5k.npz'.*git checkout"):
+        case.fn()
+    with pytest.raises(KeyError, match="is not a shipped data file"):  # a name the learner typed: still KeyError
+        data.verified_path("nope.npz")

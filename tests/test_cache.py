@@ -128,8 +128,8 @@ def _nan(path):
 FAULTS = {"truncated": (_truncate, "unreadable"), "empty": (_empty, "empty file"),
           "random bytes": (_random_bytes, "unreadable"), "bare tensor": (_raw_tensor, "not a course cache entry"),
           "bare zeros": (_all_zeros_raw, "not a course cache entry"), "checksum": (_flip_payload, "checksum mismatch"),
-          "other record": (_other_record, "record"), "wrong shape": (_wrong_shape, "expected shape"),
-          "wrong dtype": (_wrong_dtype, "expected dtype"), "all zeros": (_all_zeros_sealed, "all zeros"),
+          "other record": (_other_record, "record"), "wrong shape": (_wrong_shape, "must have shape"),
+          "wrong dtype": (_wrong_dtype, "must hold float32"), "all zeros": (_all_zeros_sealed, "all zeros"),
           "nan": (_nan, "NaN")}
 
 

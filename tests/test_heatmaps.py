@@ -28,7 +28,7 @@ def test_find_peaks_uses_the_maxpool_rule():
     assert len(find_peaks(hm, k=2)[0]["scores"]) == 2
     with pytest.raises(ValueError, match="kernel must be an odd int"):
         find_peaks(hm, kernel=2)
-    with pytest.raises(ValueError, match=r"heatmap must be a batch of maps \(N, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"heatmap must be a 4D batch \(N, C, H, W\) of maps, got shape \(2, 6, 6\)"):
         find_peaks(hm[0])
 
 
@@ -54,5 +54,5 @@ def test_encode_skips_padding_and_refuses_bad_input():
         encode_centers(torch.zeros(0, 4), torch.zeros(0), 2, 30, 4)
     with pytest.raises(ValueError, match="x2 > x1"):
         encode_centers(torch.tensor([[5.0, 5, 5, 9]]), torch.tensor([0]), 1, 32, 4)
-    with pytest.raises(ValueError, match="size must be a batch of maps"):
+    with pytest.raises(ValueError, match=r"size must have shape \(any, 2, any, any\), got \(1, 3, 4, 4\)"):
         decode_centers(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4), stride=4)

@@ -40,7 +40,7 @@ def test_classic_cnn_overrides_and_bad_input():
     assert base.num_classes == 10  # the config passed in is not changed
     with pytest.raises(ValueError, match="too small for 5 pooled stages"):
         models.classic_cnn(channels=(4,) * 5)
-    with pytest.raises(ValueError, match="pool must be one of"):
+    with pytest.raises(ValueError, match="pool='min' is not a known pool"):
         models.ClassicCNNConfig(pool="min")
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         models.ClassicCNNConfig(kernel_size=4)
@@ -65,7 +65,8 @@ def test_residual_block_shapes_and_skip():
     assert torch.allclose(block(x), torch.relu(x))
     plain = models.ResidualBlock(8, 8, skip=False)
     assert isinstance(plain.shortcut, nn.Identity)
-    with pytest.raises(ValueError, match=r"expected a batch \(N, 8, H, W\), got shape \(2, 3, 12, 12\)"):
+    with pytest.raises(ValueError, match=r"x has 3 channels \(shape \(2, 3, 12, 12\)\) but this ResidualBlock \(c_in=8\) takes a batch "
+                       r"\(N, 8, H, W\)"):
         block(torch.rand(2, 3, 12, 12))
     with pytest.raises(ValueError, match="stride must be a positive int"):
         models.ResidualBlock(8, 8, stride=0)

@@ -260,7 +260,7 @@ def test_effective_receptive_field():
     assert erf[~inside].abs().sum() == 0 and erf[inside].sum() > 0
     one = effective_receptive_field(model, torch.rand(2, 1, 21, 21), position=(0, 0), channel=1)
     assert one[7:].sum() == 0 and one[:, 7:].sum() == 0
-    with pytest.raises(ShapeError, match="expected images"):
+    with pytest.raises(ValueError, match=r"images must be a 4D batch \(N, C, H, W\), got shape \(1, 21, 21\)"):
         effective_receptive_field(model, torch.rand(1, 21, 21))
     with pytest.raises(ShapeError, match="channel must lie in 0..3"):
         effective_receptive_field(model, torch.rand(1, 1, 21, 21), channel=4)

@@ -63,7 +63,7 @@ def test_per_class_indices_nested_and_balanced():
     assert not torch.equal(small, transfer.per_class_indices(y, 3, seed=2))
     with pytest.raises(ValueError, match="only 25"):
         transfer.per_class_indices(y, 26)
-    with pytest.raises(ValueError, match="int tensor"):
+    with pytest.raises(TypeError, match="integer class labels"):
         transfer.per_class_indices(y.float(), 2)
 
 
