@@ -517,7 +517,9 @@ def test_adversarial_class_report(adversarial):
     secrets = ["def probe", "def cases", "COMPARE", "attempt(", "'raised'", "rtol", "too_big"]
     for path in list((root / "course" / "feedback").rglob("*.md")) + list((root / "course" / "graded").rglob("*.ipynb")):
         text = path.read_text()
-        leaked = [s for s in secrets if s in text]
+        submitted = root / "inbox" / path.parent.name / fx.NAME  # what the student wrote is not a leak
+        own = submitted.read_text() if submitted.is_file() and not submitted.is_symlink() else ""
+        leaked = [s for s in secrets if s in text and s not in own]
         assert not leaked, f"{path.relative_to(root)} contains {leaked}"
 
 
@@ -658,7 +660,7 @@ def test_adversarial_class_feedback_is_actionable_and_reveals_nothing(adversaria
                 assert note.lines, (student, e)  # a lost point is always explained
             if e["status"] == "ok" and e["passed"] < e["checks"] and not note.unsolved:
                 assert any(feedback.REASONS[r] in text for r in e["reasons"]), (student, e, text)
-        shown = [n for n in re.findall(r"raised ([A-Za-z_][\w.]*)", text) if n not in ("NotImplementedError",)]
+        shown = [n for n in re.findall(r"raised (?!an error)([A-Za-z_][\w.]*)", text) if n not in ("NotImplementedError",)]
         assert all(isinstance(getattr(builtins, n, None), type) for n in shown), (student, shown)
     untouched = texts["untouched"]
     assert untouched.count("Not solved yet") == 3 and "Replace `raise NotImplementedError()`" in untouched
