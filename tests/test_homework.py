@@ -191,7 +191,7 @@ def test_first_format_probes_grade_with_a_warning_until_strict(tmp_path, monkeyp
     cells = fx.cells()  # exercise 2 in the first format: probe(seed), no cases
     cells[7].source = cells[7].source.replace("def cases(seed):\n    return {}, {}\n", "").replace(
         "def probe(inputs):", "def probe(seed):")
-    path = fx.write(tmp_path, cells)
+    path = fx.write(tmp_path, fx.with_hints(cells))
     fmt = authoring.check_format(path)
     assert fmt.problems == [] and any("probe(seed) of the first format" in w for w in fmt.warnings), fmt
     task = authoring.exercises(path)[1]
@@ -673,7 +673,7 @@ def test_lecture_copies_have_slides(tmp_path):
     cells = fx.cells()
     cells.insert(1, nbf.v4.new_markdown_cell("## 1. A section"))
     cells[2].metadata["slideshow"] = {"slide_type": "skip"}
-    source = fx.write(tmp_path / "src", cells)
+    source = fx.write(tmp_path / "src", fx.with_hints(cells))
     config = HomeworkConfig(tmp_path / "course")
     (out,) = slides.lecture([source], config)
     kinds = [c.metadata.slideshow.slide_type for c in nbf.read(out, 4).cells]
