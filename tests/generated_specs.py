@@ -1787,7 +1787,7 @@ CELLS = st.one_of(fixed(good("notebook 03's cells", Lazy(_cells, "notebook 03's 
                   st.lists(CELL, max_size=3).map(lambda cs: Drawn(f"[{', '.join(c.label for c in cs)}]", [c.value for c in cs],
                                                                   all(c.legit for c in cs))),
                   fixed(bad("None", None), bad("3", 3), bad("'cells'", "cells"),
-                        bad("a notebook (not its cells)", {"cells": list(_CELL_OK)}), bad("(cell,)", tuple(_CELL_OK[:1]))))
+                        bad("a notebook (not its cells)", {"cells": list(_CELL_OK)}), good("(cell,)", tuple(_CELL_OK[:1]), list(_CELL_OK[:1]))))
 
 
 def _check_source(kw, r) -> None:
