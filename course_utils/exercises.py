@@ -58,8 +58,8 @@ def forbidden(*targets: str, why: str = "") -> Iterator[None]:
         elif _NAME.match(target):
             names.append(target)
         else:
-            raise ValueError(f"each target must be 'aten.<operator>' (e.g. 'aten.convolution') or 'module.function' "
-                             f"(e.g. 'torch.nn.functional.conv2d'), got {target!r}")
+            raise ValueError(f"target {target!r}: expected 'aten.<operator>' or 'module.function' "
+                             "(e.g. 'aten.convolution', 'torch.nn.functional.conv2d')")
     if not isinstance(why, str):
         raise TypeError(f"why must be a sentence (str), got {type(why).__name__}")
     with contextlib.ExitStack() as stack:

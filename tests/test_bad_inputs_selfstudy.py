@@ -131,7 +131,7 @@ def test_read_records_names_a_damaged_line_and_refuses_a_file(tmp_path):
 @pytest.mark.parametrize("target, message", [
     ("aten.conv2d", r"target 'aten.conv2d' would never be refused.*aten.convolution"),
     ("aten.no_such_op", r"target 'aten.no_such_op': PyTorch has no ATen operator"),
-    ("math", r"each target must be 'aten.<operator>'"),
+    ("math", r"target 'math': expected 'aten.<operator>' or 'module.function'"),
     ("no_such_module_q.f", r"cannot forbid target 'no_such_module_q.f': no module"),
 ])
 def test_forbidden_refuses_a_target_that_would_never_fire(target, message):
