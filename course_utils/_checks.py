@@ -10,7 +10,7 @@ One check per kind of argument, used by every module:
 * :func:`integer` (NumPy integers and 0-d integer tensors accepted, bools and floats refused),
   :func:`integers` for shapes and widths, :func:`number`, :func:`flag` (``True``/``False``:
   a truthy string such as ``'no'`` is refused), :func:`choice`, :func:`function` (a callable,
-  not a class: ``nn.CrossEntropyLoss()``, not ``nn.CrossEntropyLoss``);
+  not a class: ``nn.CrossEntropyLoss()``, not ``nn.CrossEntropyLoss``), :func:`folder` (a folder path);
 * :func:`tensor`: what can be wrong with a tensor (type, rank, every dimension's size,
   emptiness, dtype, NaN/inf, a channels-last layout); the cache validates stored payloads
   with it too; :func:`images` for pictures, :func:`labels` for class labels;
@@ -22,7 +22,9 @@ One check per kind of argument, used by every module:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,6 +114,20 @@ def function(name: str, value: Any, example: str = "") -> Any:
     if not callable(value):
         raise TypeError(f"{name} must be a function (callable){e}, got {describe(value)}")
     return value
+
+
+def folder(name: str, value: Any, *, exists: bool = True, hint: str = "") -> Path:
+    """``value`` as the ``Path`` of a folder (a str or Path; bytes, ``""`` and files refused); with ``exists``, one that is there."""
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str):
+        raise TypeError(f"{name} must be a folder path (str or Path), got {describe(value)}{_hint(hint)}")
+    if not str(value).strip():
+        raise ValueError(f"{name} must be a folder path, got an empty string{_hint(hint)}")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{name}={str(path)!r} is a file, not a folder{_hint(hint)}")
+    if exists and not path.is_dir():
+        raise FileNotFoundError(f"{name}={str(path)!r}: no such folder (check the spelling){_hint(hint)}")
+    return path
 
 
 def number(name: str, value: Any, low: float | None = None, high: float | None = None, *,

@@ -73,7 +73,7 @@ def parse_seeds(spec: str) -> list[int]:
         raise TypeError(f"a seed spec must be a str such as '3-9', got {_checks.describe(spec)}")
     out: list[int] = []
     for part in spec.replace(" ", "").split(","):
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part, re.ASCII)
         if not match:
             raise ValueError(f"seed spec {spec!r}: {part!r} is not a seed or a range a-b; write e.g. '3-9' or '3,5,7-11'")
         low, high = int(match[1]), int(match[2] or match[1])
@@ -254,11 +254,28 @@ def _short(values: dict, limit: int = 400) -> str:
 
 
 def read_records(folder: str | os.PathLike) -> list[dict]:
-    """The records a claims run wrote into ``folder`` (``[]`` when it wrote none), in call order."""
-    path = Path(folder) / RECORDS_FILE
+    """The records a claims run wrote into ``folder`` (``[]`` when it wrote none), in call order.
+
+    Raises:
+        ValueError: a line of ``claims.jsonl`` is not a record (a run stopped while writing it).
+    """
+    path = _checks.folder("folder", folder, exists=False, hint="the folder a claims run wrote into") / RECORDS_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            record = err
+        if not isinstance(record, dict):
+            raise ValueError(f"folder {str(folder)!r}: line {number} of {RECORDS_FILE} is not a claim record "
+                             f"({record if isinstance(record, ValueError) else _checks.describe(record)}); a run "
+                             f"stopped while writing it: delete {path} and run the claims again")
+        records.append(record)
+    return records
 
 
 __all__ = ["active", "check", "held_out_seeds", "parse_seeds", "read_records", "seeds"]

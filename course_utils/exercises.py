@@ -43,7 +43,9 @@ def forbidden(*targets: str, why: str = "") -> Iterator[None]:
         why: what the exercise asks instead, added to the error message.
 
     Raises:
-        ValueError: a target that is neither form, or a ``module.function`` that does not exist.
+        ValueError: a target that is neither form, a ``module.function`` that does not exist, or an
+            ATen operator that does not exist or that PyTorch breaks up before it runs (``aten.conv2d``:
+            forbid ``aten.convolution``).
     """
     if not targets:
         raise ValueError("forbidden() needs at least one target, e.g. 'aten.convolution'")
@@ -52,11 +54,12 @@ def forbidden(*targets: str, why: str = "") -> Iterator[None]:
         if not isinstance(target, str):
             raise TypeError(f"forbidden() targets are strings, got {type(target).__name__}")
         if _ATEN.match(target):
-            ops.append(target.split(".", 1)[1])
+            ops.append(_aten_operator(target))
         elif _NAME.match(target):
             names.append(target)
         else:
-            raise ValueError(f"expected 'aten.<operator>' or 'module.function', got {target!r}")
+            raise ValueError(f"target {target!r}: expected 'aten.<operator>' or 'module.function' "
+                             "(e.g. 'aten.convolution', 'torch.nn.functional.conv2d')")
     if not isinstance(why, str):
         raise TypeError(f"why must be a sentence (str), got {type(why).__name__}")
     with contextlib.ExitStack() as stack:
@@ -65,6 +68,21 @@ def forbidden(*targets: str, why: str = "") -> Iterator[None]:
         if ops:
             stack.enter_context(_operators(set(ops), why))
         yield
+
+
+def _aten_operator(target: str) -> str:
+    """The operator name of ``"aten.<op>"``, if a call can reach it: one PyTorch breaks up first never would."""
+    import torch
+
+    name = target.split(".", 1)[1]
+    if not hasattr(torch.ops.aten, name):
+        raise ValueError(f"target {target!r}: PyTorch has no ATen operator {name!r}; check the spelling "
+                         "(e.g. 'aten.convolution', 'aten.mm')")
+    if torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{name}", "CompositeImplicitAutograd"):
+        raise ValueError(f"target {target!r} would never be refused: PyTorch breaks aten.{name} into other operators "
+                         "before the check sees it; forbid the operator it runs (for aten.conv2d: aten.convolution) or "
+                         "the Python function by name (e.g. 'torch.nn.functional.conv2d')")
+    return name
 
 
 def _message(what: str, why: str) -> str:
@@ -79,9 +97,9 @@ def _replaced(path: str, why: str) -> Iterator[None]:
         try:
             module = __import__(module_name, fromlist=[attribute])
         except ImportError:
-            raise ValueError(f"cannot forbid {path!r}: no module {module_name!r}") from None
+            raise ValueError(f"cannot forbid target {path!r}: no module {module_name!r}") from None
     if not hasattr(module, attribute):
-        raise ValueError(f"cannot forbid {path!r}: {module_name} has no {attribute!r}")
+        raise ValueError(f"cannot forbid target {path!r}: {module_name} has no {attribute!r}")
     original = getattr(module, attribute)
 
     def refuse(*args: Any, **kwargs: Any) -> Any:

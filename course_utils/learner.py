@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import solutions
+from . import _checks, solutions
 
 RECORD, DAMAGED, MARKER = "progress.jsonl", "progress.damaged.jsonl", "workspace.json"  # under <workspace>/.course/
 KINDS = ("check", "hint", "solution", "answer")
@@ -62,6 +62,7 @@ def find_workspace(start: Path | None = None) -> Path | None:
     """The learner workspace of this session: ``$CONVNETS_WORKSPACE``, else the nearest folder (from
     ``start``, default the current folder, upwards) holding ``.course/workspace.json``, else the course's
     ``workspace/`` if it has been built; None if there is none. Never the instructor ``notebooks/``."""
+    start = _checks.folder("start", start) if start is not None else None
     candidates: list[Path] = []
     if os.environ.get("CONVNETS_WORKSPACE"):
         candidates.append(Path(os.environ["CONVNETS_WORKSPACE"]))
@@ -194,9 +195,16 @@ class Record:
 _RECORDS: dict[Path | None, Record] = {}
 
 
+def _workspace(workspace: Any) -> Path | None:
+    """A workspace argument as a resolved folder (None: :func:`find_workspace`'s)."""
+    if workspace is None:
+        return find_workspace()
+    return _checks.folder("workspace", workspace, hint="your learner workspace (make lab builds one)").resolve()
+
+
 def record(workspace: Path | None = None) -> Record:
     """The :class:`Record` of ``workspace`` (default: :func:`find_workspace`), one per workspace per process."""
-    folder = Path(workspace).resolve() if workspace is not None else find_workspace()
+    folder = _workspace(workspace)
     if folder is None and None not in _RECORDS:
         _warn("your progress is not recorded: this notebook is not in a learner workspace (make lab builds one)")
     return _RECORDS.setdefault(folder, Record(folder))
@@ -257,7 +265,8 @@ def hint(exercise: str, n: int = 1) -> Shown:
     """
     found = solutions.hints(exercise)
     total = len(found.hints)
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
+    n = _checks.integer("n", n, 1, hint="the hint's number, 1 for the first")
+    if n > total:
         raise ValueError(f"{found.exercise} has {total} hint{'s' if total > 1 else ''}: ask for hint "
                          f"{' or '.join(str(i) for i in range(1, total + 1))}, got {n!r}")
     record().add("hint", found.exercise, n=n)
@@ -330,7 +339,7 @@ def compare_answer(question: str, value: Any = _MISSING) -> Shown:
 
 def reset_progress(workspace: Path | str | None = None) -> str:
     """Start your progress record afresh; the old record is kept beside it. Returns what was done."""
-    kept = record(Path(workspace) if workspace is not None else None).reset()
+    kept = record(workspace).reset()
     return (f"progress reset; the previous record is kept as {kept}" if kept
             else "progress reset (there was no record yet)")
 
@@ -471,7 +480,7 @@ class Report:
 
 def report(workspace: Path | str | None = None) -> Report:
     """The progress report of a workspace (default: this session's, :func:`find_workspace`)."""
-    folder = Path(workspace).resolve() if workspace is not None else find_workspace()
+    folder = _workspace(workspace)
     events = record(folder).events()
     states: dict[str, ExerciseState] = {}
     notebooks: list[NotebookState] = []
@@ -520,7 +529,7 @@ def progress(reset: bool = False) -> Report | Shown:
     Args:
         reset: start the record afresh instead (the old one is kept beside it).
     """
-    if reset:
+    if _checks.flag("reset", reset):
         message = reset_progress()
         return Shown(message, message)
     return report()

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import _checks
+
 _BEGIN, _END = "BEGIN SOLUTION", "END SOLUTION"  # nbgrader's markers (see notebooks/AUTHORING.md)
 _EXERCISE = re.compile(r"^(\d\d)-ex(\d+)(?:-code|-test)?$")
 _QUESTION = re.compile(r"^(\d\d)-q(\d+)$")
@@ -123,15 +125,42 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("CONVNETS_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks")
 
 
+def _cell(cell: Any, name: str = "cell") -> dict:
+    """``cell`` if it is a notebook cell: a dict whose source is a string or a list of strings, metadata a dict."""
+    if not isinstance(cell, dict):
+        raise TypeError(f"{name} must be a notebook cell (a dict, e.g. nb['cells'][0]), got {_checks.describe(cell)}")
+    src = cell.get("source", "")
+    if not isinstance(src, str) and not (isinstance(src, list) and all(isinstance(line, str) for line in src)):
+        raise TypeError(f"{name}['source'] must be a string or a list of strings, got {_checks.describe(src)}")
+    if not isinstance(cell.get("metadata") or {}, dict):
+        raise TypeError(f"{name}['metadata'] must be a dict, got {_checks.describe(cell.get('metadata'))}")
+    return cell
+
+
+def _cells(cells: Any) -> list[dict]:
+    """``cells`` if it is a notebook's list of cells (each checked)."""
+    if isinstance(cells, dict):
+        raise TypeError("cells must be a notebook's list of cells (nb['cells']), got the notebook itself (a dict)")
+    if not isinstance(cells, (list, tuple)):
+        raise TypeError(f"cells must be a notebook's list of cells (nb['cells']), got {_checks.describe(cells)}")
+    return [_cell(c, f"cells[{i}]") for i, c in enumerate(cells)]
+
+
+def _markdown(markdown: Any) -> str:
+    if not isinstance(markdown, str):
+        raise TypeError(f"markdown must be a cell's text (str), got {_checks.describe(markdown)}")
+    return markdown
+
+
 def cell_source(cell: dict) -> str:
     """A cell's source as one string (notebook files store a list of lines or a string)."""
-    src = cell.get("source", "")
+    src = _cell(cell).get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
 
 def course_meta(cell: dict) -> dict:
     """The ``course`` part of a cell's metadata ({} if none)."""
-    meta = (cell.get("metadata") or {}).get(COURSE)
+    meta = (_cell(cell).get("metadata") or {}).get(COURSE)
     return meta if isinstance(meta, dict) else {}
 
 
@@ -141,6 +170,7 @@ def numbered_items(markdown: str) -> dict[int, str]:
     An item starts at the beginning of a line with ``N.`` and a space; indented or wrapped lines
     below it belong to it; a blank line followed by an unindented paragraph, or a heading, ends it.
     """
+    markdown = _markdown(markdown)
     items: dict[int, list[str]] = {}
     current: int | None = None
     blank = False
@@ -162,7 +192,7 @@ def numbered_items(markdown: str) -> dict[int, str]:
 def split_questionnaire(markdown: str) -> tuple[str, list[tuple[int, str]], str] | None:
     """Split a cell holding a questionnaire: ``(text up to and including its heading, [(number, question
     text with its original line breaks)], text from the next heading on)``, or None without one."""
-    match = _QUESTIONNAIRE.search(markdown)
+    match = _QUESTIONNAIRE.search(_markdown(markdown))
     if not match:
         return None
     head, rest = markdown[:match.end()], markdown[match.end():]
@@ -180,7 +210,9 @@ def split_questionnaire(markdown: str) -> tuple[str, list[tuple[int, str]], str]
 
 def questionnaire(cells: list[dict], number: str) -> list[Question]:
     """The questions of notebook ``number``'s questionnaire (the first cell that has one), in order."""
-    for cell in cells:
+    if not isinstance(number, str) or not re.fullmatch(r"\d\d", number, re.ASCII):
+        raise ValueError(f"number must be the notebook's two digits, e.g. '03', got {_checks.describe(number)}")
+    for cell in _cells(cells):
         if cell.get("cell_type") == "markdown":
             parts = split_questionnaire(cell_source(cell))
             if parts:
@@ -191,28 +223,42 @@ def questionnaire(cells: list[dict], number: str) -> list[Question]:
 _CACHE: dict[Path, tuple[tuple[int, int], list[dict]]] = {}
 
 
-def read_cells(path: Path) -> list[dict]:
-    """The cells of a notebook file, re-read only when the file changed."""
+def read_cells(path: str | os.PathLike) -> list[dict]:
+    """The cells of a notebook file, re-read only when the file changed.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: no notebook file at ``path``.
+        ReferenceUnavailable: the file is not a notebook (damaged: restore it).
+    """
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str) or not str(path).strip():
+        raise TypeError(f"path must be a notebook file's path (str or Path), got {_checks.describe(path)}")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; give the path of a notebook (.ipynb) inside it")
+    if not path.is_file():
+        raise FileNotFoundError(f"path {str(path)!r}: no notebook file there (check the spelling and the folder)")
     stat = path.stat()
     key = (stat.st_mtime_ns, stat.st_size)
     if _CACHE.get(path, ((-1, -1), []))[0] != key:
         try:
             cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+                raise TypeError("its cells are not a list of cells")
         except (ValueError, KeyError, TypeError) as err:
-            raise ReferenceUnavailable(f"{path.name} is not a readable notebook ({err}); restore it from the "
+            raise ReferenceUnavailable(f"path {path.name} is not a readable notebook ({err}); restore it from the "
                                        "course repository") from None
         _CACHE[path] = (key, cells)
     return _CACHE[path][1]
 
 
-def _notebook(number: str, what: str) -> Path:
+def _notebook(number: str, what: str, example: str = "the exercise id under the exercise's self-check, e.g. '03-ex2'") -> Path:
     folder = notebooks_dir()
     found = sorted(p for p in folder.glob(f"{number}_*.ipynb") if not p.name.endswith(".new.ipynb")) \
         if folder.is_dir() else []
     others = sorted(p.name[:2] for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() and not found else []
     if others:  # the course is here, the notebook number is not
         raise ValueError(f"notebook {number} is not in this course, which has notebooks {others[0]} to {others[-1]}; "
-                         "check the exercise id under the exercise's self-check, e.g. '03-ex2'")
+                         f"check {example}")
     if not found:
         raise ReferenceUnavailable(f"{what} are not available in this copy of the course: there is no instructor "
                                    f"notebook {number}_*.ipynb in {folder}")
@@ -228,7 +274,7 @@ def _exercise(exercise: Any) -> tuple[str, str]:
 
 def exercise_ids(cells: list[dict]) -> list[str]:
     """The ids ``NN-exK`` of a notebook's exercises (its solution cells), in order."""
-    return [m["grade_id"][: -len("-code")] for c in cells if c.get("cell_type") == "code"
+    return [m["grade_id"][: -len("-code")] for c in _cells(cells) if c.get("cell_type") == "code"
             and (m := (c.get("metadata") or {}).get("nbgrader") or {}).get("solution")
             and str(m.get("grade_id", "")).endswith("-code")]
 
@@ -310,7 +356,7 @@ def reference_answer(question: str) -> ReferenceAnswer:
     if not isinstance(question, str) or not _QUESTION.match(question.strip()):
         raise ValueError(f"expected a question id like '03-q4' (notebook 03, question 4), got {question!r}")
     number, k = _QUESTION.match(question.strip()).groups()
-    path = _notebook(number, "reference answers")
+    path = _notebook(number, "reference answers", "the question id, e.g. '03-q4' (notebook 03, question 4)")
     cells = read_cells(path)
     questions = {q.number: q for q in questionnaire(cells, number)}
     if int(k) not in questions:
@@ -360,12 +406,44 @@ def _same(got: Any, want: Any, rtol: float, atol: float, where: str) -> str | No
         return None if " ".join(got.split()).lower() == " ".join(want.split()).lower() else f"{where}not the expected name"
     if isinstance(want, bool) or isinstance(got, bool) or not isinstance(got, (int, float)):
         return None if got == want else f"{where}not the expected value"
-    if not math.isfinite(float(got)):
+    try:
+        number = float(got)
+    except OverflowError:  # an int beyond any float: no reference is that large
+        return f"{where}not the expected value"
+    if not math.isfinite(number):
         return f"{where}got {got}"
     tol = atol + rtol * abs(want)
     if isinstance(want, float) and not want.is_integer() and tol == 0:
         tol = 0.01 * abs(want)  # a decimal reference is rounded: accept 1%
-    return None if abs(float(got) - want) <= tol else f"{where}not the expected value"
+    return None if abs(number - want) <= tol else f"{where}not the expected value"
+
+
+def _reference_value(value: Any) -> bool:
+    """A checked value as a notebook's metadata holds it: a number, a string, a bool, or lists of them."""
+    if isinstance(value, list):
+        return all(_reference_value(v) for v in value)
+    return isinstance(value, (int, str)) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _checked(check: Any) -> tuple[float, float]:
+    """``check``'s tolerances (rtol, atol), once it is a valid ``checked`` entry."""
+    if not isinstance(check, dict) or "value" not in check:
+        raise TypeError("check must be a question's checked entry, a dict such as {'value': [16, 1], 'rtol': 0.01}, "
+                        f"got {_checks.describe(check)}")
+    accept = check.get("accept", [])
+    if not isinstance(accept, list):
+        raise TypeError(f"check['accept'] must be a list of other right values, got {_checks.describe(accept)}")
+    for i, want in enumerate([check["value"], *accept]):
+        if not _reference_value(want):
+            raise TypeError(f"check {'value' if i == 0 else f'accept[{i - 1}]'} must be a number, a string or a list of "
+                            f"them (JSON), got {_checks.describe(want)}")
+    tolerances = []
+    for key in ("rtol", "atol"):
+        tol = check.get(key, 0.0)
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
+            raise ValueError(f"check['{key}'] must be a number >= 0, got {_checks.describe(tol)}")
+        tolerances.append(float(tol))
+    return tolerances[0], tolerances[1]
 
 
 def check_answer(value: Any, check: dict[str, Any]) -> tuple[bool, str]:
@@ -378,9 +456,12 @@ def check_answer(value: Any, check: dict[str, Any]) -> tuple[bool, str]:
 
     Returns:
         ``(right, reason)``: the reason says what differs without giving the answer away.
+
+    Raises:
+        TypeError, ValueError: ``check`` is not such an entry (no ``value``, a negative tolerance...).
     """
     got = _plain(value)
-    rtol, atol = float(check.get("rtol", 0.0)), float(check.get("atol", 0.0))
+    rtol, atol = _checked(check)
     reason = ""
     for want in [check.get("value"), *check.get("accept", [])]:
         why = _same(got, want, rtol, atol, "")

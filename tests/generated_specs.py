@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from generated_inputs import (
     BAD_OBJECTS,
+    INF,
+    NAN,
     SAME,
     Drawn,
     Lazy,
@@ -47,9 +49,12 @@ from torch import nn
 
 from course_utils import (
     augment,
+    claims,
     data,
+    exercises,
     heatmaps,
     kernels,
+    learner,
     models,
     plots,
     pretrained,
@@ -1681,32 +1686,460 @@ spec("cache.load_or_compute", dcache.load_or_compute, {"kind": "probe", "record"
          "cache", "computed", "recomputed", "uncached"), r))
 
 # ---------------------------------------------------------------------------------------
-# solutions (course_utils/solutions.py: issue 24's module; only the error wording is checked here)
+# solutions: the reference material, read from the course's instructor notebooks (never written)
 
 
 @cache
 def _exercise_ids() -> tuple[str, ...]:
-    import json
-
-    ids = []
-    for nb in sorted(solutions.notebooks_dir().glob("[0-9][0-9]_*.ipynb")):
-        for cell in json.loads(nb.read_text())["cells"]:
-            meta = cell.get("metadata", {}).get("nbgrader") or {}
-            if meta.get("solution") and str(meta.get("grade_id", "")).endswith("-code"):
-                ids.append(meta["grade_id"][:-5])
-    return tuple(ids)
+    return tuple(i for nb in sorted(solutions.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+                 for i in solutions.exercise_ids(solutions.read_cells(nb)))
 
 
+@cache
+def _question_ids() -> tuple[str, ...]:
+    return tuple(q.id for nb in sorted(solutions.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+                 for q in solutions.questionnaire(solutions.read_cells(nb), nb.name[:2]))
+
+
+def ids_of(known, example: str, wrong: tuple[str, ...]) -> st.SearchStrategy[Drawn]:
+    """Exercise or question ids: the course's own (also padded with spaces); other text, unknown ids, non-strings are bad."""
+    return st.one_of(st.sampled_from(known() or (example,)).flatmap(
+                         lambda s: fixed(good(repr(s), s), good(repr(f" {s} "), f" {s} ", s))),
+                     st.text(max_size=8).filter(lambda s: s.strip() not in known()).map(lambda s: bad(repr(s), s)),
+                     fixed(*(bad(repr(w), w) for w in wrong), bad("3", 3), bad("None", None), bad("b'03-ex1'", b"03-ex1")))
+
+
+EXERCISES = ids_of(_exercise_ids, "03-ex1", ("99-ex1", "03-ex99", "03-ex0", "03-q1"))
+QUESTIONS = ids_of(_question_ids, "03-q3", ("99-q1", "03-q99", "03-q0", "03-ex1"))
 spec("solutions.notebooks_dir", solutions.notebooks_dir, check=lambda kw, r: _assert(r.is_dir(), r))
-spec("solutions.solution", solutions.solution, {"exercise": "03-ex1"},
-     {"exercise": st.one_of(st.sampled_from(_exercise_ids() or ("03-ex1",)).map(lambda s: good(repr(s), s)),
-                            st.text(max_size=8).filter(lambda s: s.strip() not in _exercise_ids()).map(lambda s: bad(repr(s), s)),
-                            fixed(bad("'99-ex1'", "99-ex1"), bad("'03-ex99'", "03-ex99"), bad("3", 3), bad("None", None)))},
+spec("solutions.solution", solutions.solution, {"exercise": "03-ex1"}, {"exercise": EXERCISES},
      check=lambda kw, r: _assert(r.exercise == kw["exercise"].strip() and r.code, r), examples=15)
+spec("solutions.hints", solutions.hints, {"exercise": "03-ex1"}, {"exercise": EXERCISES},
+     check=lambda kw, r: _assert(r.exercise == kw["exercise"].strip() and 1 <= len(r.hints) <= solutions.MAX_HINTS
+                                 and all(isinstance(h, str) and h for h in r.hints), r), examples=15)
+spec("solutions.reference_answer", solutions.reference_answer, {"question": "03-q3"}, {"question": QUESTIONS},
+     check=lambda kw, r: _assert(r.question.id == kw["question"].strip() and r.text and r.question.text, r), examples=15)
 spec("solutions.main", solutions.main, {"argv": ["03-ex1"]},
      {"argv": st.one_of(st.lists(st.text(max_size=6), max_size=2).map(lambda v: good(repr(v), v)),
                         fixed(good("[3]", [3]), good("['99-ex1']", ["99-ex1"])))},
      check=lambda kw, r: _assert(r in (0, 1, 2), r), examples=10)
+
+# A learner's answer to a questionnaire question: anything they may type is an answer (right or wrong), never an error.
+ANSWERS = st.one_of(
+    st.one_of(st.integers(-100, 100), st.floats(), st.text(max_size=6),
+              st.lists(st.integers(0, 20), max_size=3)).map(lambda v: good(repr(v), v)),
+    fixed(good("(16, 1)", (16, 1), [16, 1]), good("torch.Size([16, 1])", torch.Size([16, 1]), [16, 1]),
+          good("tensor([16, 1])", torch.tensor([16, 1]), [16, 1]), good("np.array([16, 1])", np.array([16, 1]), [16, 1]),
+          good("np.int64(16)", np.int64(16), 16), good("tensor(16)", torch.tensor(16), 16), good("10**400", 10**400),
+          good("-10**400", -10**400), good("nan", NAN), good("inf", INF), good("'16, 1'", "16, 1"), good("None", None),
+          good("{'a': 1}", {"a": 1}), good("b'16'", b"16"), good("16+0j", 16 + 0j), good("tensor([nan])", torch.tensor([NAN])),
+          good("[[16, 1]]", [[16, 1]]), good("'conv8'", "conv8"), good("object()", object())))
+CHECKED = fixed(good("{'value': [16, 1]}", {"value": [16, 1]}), good("{'value': 9}", {"value": 9}),
+                good("{'value': 2.303, 'rtol': 0.01}", {"value": 2.303, "rtol": 0.01}),
+                good("{'value': 8.4, 'atol': 0.15}", {"value": 8.4, "atol": 0.15}),
+                good("{'value': ['conv8', 'fc1']}", {"value": ["conv8", "fc1"]}),
+                good("{'value': [4, [1, 2]], 'accept': [...]}", {"value": [4, [1, 2]], "accept": [[[4, 4], [1, 2]]]}),
+                bad("None", None), bad("3", 3), bad("'x'", "x"), bad("{}", {}), bad("[16, 1]", [16, 1]),
+                bad("{'value': 9, 'rtol': 'x'}", {"value": 9, "rtol": "x"}),
+                bad("{'value': 9, 'rtol': -1}", {"value": 9, "rtol": -1}),
+                bad("{'value': 9, 'atol': nan}", {"value": 9, "atol": NAN}),
+                bad("{'value': 9, 'accept': 9}", {"value": 9, "accept": 9}),
+                bad("{'value': object()}", {"value": object()}))
+
+
+def _data(v):
+    """An answer as the course compares it, written out independently: tuples as lists, strings folded."""
+    if isinstance(v, (list, tuple)):
+        return [_data(x) for x in v]
+    return " ".join(v.split()).lower() if isinstance(v, str) else v
+
+
+def _check_answer_check(kw, r) -> None:
+    right, why = r
+    assert isinstance(right, bool) and isinstance(why, str) and why, r
+    wants = [kw["check"]["value"], *kw["check"].get("accept", [])]
+    if _data(kw["value"]) in [_data(w) for w in wants]:
+        assert right, f"{kw['value']!r} is {wants[0]!r} but judged wrong: {why}"
+    if not right:
+        assert repr(kw["check"]["value"]) not in why, f"the reason gives the answer away: {why}"
+
+
+spec("solutions.check_answer", solutions.check_answer, {"value": 9, "check": {"value": 9, "accept": [[16, 1]]}},
+     {"value": ANSWERS, "check": CHECKED}, check=_check_answer_check)
+
+
+def _cells() -> list[dict]:
+    return solutions.read_cells(sorted(solutions.notebooks_dir().glob("03_*.ipynb"))[0])
+
+
+_QUIZ = "## Questionnaire\n\n1. How many pixels?\n2. Why pad?\n   In two lines.\n\n## What next\n\nMore."
+_CELL_OK = ({"cell_type": "markdown", "source": _QUIZ, "metadata": {}},
+            {"cell_type": "markdown", "source": ["## Questionnaire\n", "\n", "1. One?"]},
+            {"cell_type": "code", "source": "x = 1", "metadata": {"nbgrader": {"solution": True, "grade_id": "97-ex1-code"},
+                                                                   "course": {"hints": "97-ex1"}}},
+            {"cell_type": "markdown", "source": "", "metadata": {"course": 3}}, {"cell_type": "code", "source": []})
+_CELL_BAD = (bad("None", None), bad("'x'", "x"), bad("3", 3), bad("['x = 1']", ["x = 1"]),
+             bad("{'source': 3}", {"cell_type": "code", "source": 3}),
+             bad("{'source': [1, 2]}", {"cell_type": "code", "source": [1, 2]}),
+             bad("{'metadata': 3}", {"cell_type": "code", "source": "", "metadata": 3}))
+CELL = st.one_of(st.sampled_from([good(f"cell {i}", c) for i, c in enumerate(_CELL_OK)]), fixed(*_CELL_BAD))
+CELLS = st.one_of(fixed(good("notebook 03's cells", Lazy(_cells, "notebook 03's cells")), good("[]", [])),
+                  st.lists(CELL, max_size=3).map(lambda cs: Drawn(f"[{', '.join(c.label for c in cs)}]", [c.value for c in cs],
+                                                                  all(c.legit for c in cs))),
+                  fixed(bad("None", None), bad("3", 3), bad("'cells'", "cells"),
+                        bad("a notebook (not its cells)", {"cells": list(_CELL_OK)}), good("(cell,)", tuple(_CELL_OK[:1]), list(_CELL_OK[:1]))))
+
+
+def _check_source(kw, r) -> None:
+    src = kw["cell"].get("source", "")
+    assert r == ("".join(src) if isinstance(src, list) else src), r
+
+
+spec("solutions.cell_source", solutions.cell_source, {"cell": _CELL_OK[0]}, {"cell": CELL}, check=_check_source)
+spec("solutions.course_meta", solutions.course_meta, {"cell": _CELL_OK[2]}, {"cell": CELL},
+     check=lambda kw, r: _assert(isinstance(r, dict) and (not r or r is kw["cell"]["metadata"]["course"]), r))
+spec("solutions.exercise_ids", solutions.exercise_ids, {"cells": list(_CELL_OK)}, {"cells": CELLS},
+     check=lambda kw, r: _assert(all(solutions._EXERCISE.match(i) for i in r) and len(r) <= len(kw["cells"]), r))
+NUMBERS = st.one_of(st.integers(0, 99).map(lambda n: good(f"{n:02d}", f"{n:02d}")),
+                    fixed(bad("3", 3), bad("'3'", "3"), bad("'003'", "003"), bad("'ab'", "ab"), bad("None", None),
+                          bad("''", ""), bad("'03 '", "03 ")))
+
+
+def _check_questionnaire(kw, r) -> None:
+    first = next((p for c in kw["cells"] if c.get("cell_type") == "markdown"
+                  and (p := solutions.split_questionnaire(solutions.cell_source(c)))), None)
+    assert [q.number for q in r] == ([n for n, _ in first[1]] if first else []), r
+    assert all(q.id == f"{kw['number']}-q{q.number}" and "\n" not in q.text for q in r), r
+
+
+spec("solutions.questionnaire", solutions.questionnaire, {"cells": list(_CELL_OK), "number": "97"},
+     {"cells": CELLS, "number": NUMBERS}, check=_check_questionnaire)
+MARKDOWN = st.one_of(
+    st.lists(st.sampled_from(["## Questionnaire", "### Questionnaire ", "1. One?", "2. Two", "   more", "10. Ten.", "",
+                              "Text.", "# Next", "3.no space", "  4. indented", "01. zero-padded"]), max_size=8)
+    .map(lambda ls: "\n".join(ls)).map(lambda s: good(repr(s), s)),
+    st.text(max_size=20).map(lambda s: good(repr(s), s)),
+    fixed(bad("None", None), bad("3", 3), bad("b'1. x'", b"1. x"), bad("['1. x']", ["1. x"])))
+
+
+def _check_items(kw, r) -> None:
+    import re
+
+    starts = {int(m[1]) for line in kw["markdown"].split("\n") if (m := re.match(r"(\d+)\.\s", line))}
+    assert isinstance(r, dict) and set(r) <= starts and all(isinstance(t, str) and "\n" not in t for t in r.values()), r
+
+
+def _check_split(kw, r) -> None:
+    import re
+
+    md = kw["markdown"]
+    assert (r is None) == (not re.search(r"^#{2,4}[ \t]+Questionnaire[ \t]*$", md, re.MULTILINE)), r
+    if r is not None:
+        head, questions, tail = r
+        assert md.startswith(head) and md.endswith(tail) and len(head) + len(tail) <= len(md), r
+        assert all(isinstance(n, int) and isinstance(t, str) for n, t in questions), r
+
+
+spec("solutions.numbered_items", solutions.numbered_items, {"markdown": _QUIZ}, {"markdown": MARKDOWN}, check=_check_items)
+spec("solutions.split_questionnaire", solutions.split_questionnaire, {"markdown": _QUIZ}, {"markdown": MARKDOWN},
+     check=_check_split)
+
+
+def _notebook_file(cells=_CELL_OK, name="97_fixture.ipynb") -> Path:
+    import json
+
+    path = SCRATCH / "notebooks" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return path
+
+
+def _scratch_file(name: str, text: str) -> Path:
+    path = SCRATCH / "files" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+NOTEBOOK_PATHS = st.one_of(
+    fixed(good("a notebook", Lazy(_notebook_file, "a notebook")),
+          good("str(a notebook)", Lazy(lambda: str(_notebook_file()), "str(a notebook)"), Lazy(_notebook_file)),
+          bad("a folder", Lazy(lambda: SCRATCH, "a folder")), bad("None", None), bad("3", 3), bad("''", ""),
+          bad("b'x.ipynb'", b"x.ipynb"), bad("a text file", Lazy(lambda: _scratch_file("notes.ipynb", "not JSON"), "a text file")),
+          bad("JSON without cells", Lazy(lambda: _scratch_file("nocells.ipynb", "{}"), "JSON without cells")),
+          bad("cells: 3", Lazy(lambda: _scratch_file("cells3.ipynb", '{"cells": 3}'), "cells: 3")),
+          bad("cells: [3]", Lazy(lambda: _scratch_file("cells_list.ipynb", '{"cells": [3]}'), "cells: [3]")),
+          bad("a JSON list", Lazy(lambda: _scratch_file("list.ipynb", "[1, 2]"), "a JSON list"))),
+    folder_texts().map(lambda s: bad(f"missing {s!r}", str(SCRATCH / "missing" / (s.replace("/", "_") + ".ipynb")))))
+spec("solutions.read_cells", solutions.read_cells, {"path": Lazy(_notebook_file)}, {"path": NOTEBOOK_PATHS},
+     check=lambda kw, r: _assert(r == list(_CELL_OK), r))
+
+# ---------------------------------------------------------------------------------------
+# learner: the self-study loop, recording into a workspace under SCRATCH (never the learner's or notebooks/)
+
+WORKSPACE = SCRATCH / "workspace"
+LEARNER_ENV = {"CONVNETS_WORKSPACE": str(WORKSPACE), "CONVNETS_NOTEBOOKS": None}
+
+
+def _last_event() -> dict:
+    return learner.Record(WORKSPACE).events()[-1]
+
+
+def _hint_ref(kw) -> bool:
+    return int(kw["n"]) > len(solutions.hints(kw["exercise"]).hints)
+
+
+def _check_hint(kw, r) -> None:
+    found = solutions.hints(kw["exercise"])
+    assert isinstance(r, learner.Shown) and found.hints[kw["n"] - 1] in r.text and found.hints[kw["n"] - 1] in r.markdown, r
+    event = _last_event()
+    assert (event["kind"], event["item"], event["n"]) == ("hint", found.exercise, kw["n"]), event
+
+
+spec("learner.hint", learner.hint, {"exercise": "03-ex1", "n": 1}, {"exercise": EXERCISES, "n": ints(1, 3, practical=(1, 3))},
+     env=LEARNER_ENV, refuses=_hint_ref, check=_check_hint, examples=20)
+
+
+def _check_learner_solution(kw, r) -> None:
+    assert r.exercise == kw["exercise"].strip() and r.code and isinstance(r.note, str), r
+    assert (_last_event()["kind"], _last_event()["item"]) == ("solution", r.exercise)
+
+
+spec("learner.solution", learner.solution, {"exercise": "03-ex1"}, {"exercise": EXERCISES}, env=LEARNER_ENV,
+     check=_check_learner_solution, examples=15)
+
+
+def _check_compare(kw, r) -> None:
+    ref = solutions.reference_answer(kw["question"])
+    assert isinstance(r, learner.Shown) and r.markdown and r.text, r
+    if "value" not in kw:
+        assert ref.text in r.markdown, r
+    elif ref.check is not None and kw["value"] is not Ellipsis:
+        right = solutions.check_answer(kw["value"], ref.check)[0]
+        assert ("**Reference answer:**" in r.markdown) == right, f"right={right} but shown: {r.markdown[:200]}"
+        assert _last_event()["outcome"] == ("right" if right else "wrong"), _last_event()
+
+
+spec("learner.compare_answer", learner.compare_answer, {"question": "03-q3"},
+     {"question": QUESTIONS, "value": st.one_of(ANSWERS, fixed(good("...", Ellipsis)))}, env=LEARNER_ENV,
+     check=_check_compare, examples=20)
+# self_check records under any well-formed id (a copy without the instructor notebooks cannot tell more; the progress
+# report lists ids of no notebook apart)
+WELL_FORMED = st.one_of(st.sampled_from(["03-ex1", " 03-ex2 ", "99-ex7", "03-ex1-test", "03-ex0"]).map(lambda s: good(repr(s), s)),
+                        st.text(max_size=8).filter(lambda s: not solutions._EXERCISE.match(s.strip())).map(lambda s: bad(repr(s), s)),
+                        fixed(bad("'03-q1'", "03-q1"), bad("'3-ex1'", "3-ex1"), bad("3", 3), bad("None", None)))
+spec("learner.self_check", learner.self_check, {"exercise": "03-ex1"}, {"exercise": WELL_FORMED},
+     check=lambda kw, r: _assert(r is None, r), examples=10)
+spec("learner.progress", learner.progress, {"reset": False}, {"reset": flags()}, env=LEARNER_ENV,
+     check=lambda kw, r: _assert(isinstance(r, learner.Shown) and str(r).startswith("progress reset") if kw["reset"]
+                                 else isinstance(r, learner.Report) and r.workspace == WORKSPACE.resolve(), r), examples=15)
+
+
+def _a_workspace() -> Path:
+    folder = Path(tempfile.mkdtemp(dir=SCRATCH, prefix="ws-"))
+    (folder / ".course").mkdir()
+    (folder / ".course" / learner.MARKER).write_text("{}")
+    return folder
+
+
+WORKSPACES = st.one_of(
+    fixed(good("None", None), good("a workspace", Lazy(_a_workspace, "a workspace")),
+          good("str(a workspace)", Lazy(lambda: str(_a_workspace()), "str(a workspace)")),
+          bad("3", 3), bad("b'ws'", b"ws"), bad("''", ""), bad("a file", Lazy(lambda: _scratch_file("ws.txt", "x"), "a file")),
+          bad("[folder]", Lazy(lambda: [str(_a_workspace())], "[folder]"))),
+    folder_texts().map(lambda s: bad(f"missing {s!r}", str(SCRATCH / "missing" / s.replace("/", "_")))))
+
+
+def _in_workspace(kw) -> Path:
+    return Path(kw["workspace"]).resolve() if kw.get("workspace") is not None else WORKSPACE.resolve()
+
+
+spec("learner.record", learner.record, {"workspace": None}, {"workspace": WORKSPACES}, env=LEARNER_ENV,
+     check=lambda kw, r: _assert(isinstance(r, learner.Record) and r.workspace == _in_workspace(kw), r))
+spec("learner.report", learner.report, {"workspace": None}, {"workspace": WORKSPACES}, env=LEARNER_ENV,
+     check=lambda kw, r: _assert(isinstance(r, learner.Report) and r.workspace == _in_workspace(kw) and str(r), r))
+spec("learner.reset_progress", learner.reset_progress, {"workspace": None}, {"workspace": WORKSPACES}, env=LEARNER_ENV,
+     check=lambda kw, r: _assert(r.startswith("progress reset") and not (_in_workspace(kw) / ".course" / learner.RECORD).exists(),
+                                 r))
+
+
+def _check_find(kw, r) -> None:
+    if kw["$CONVNETS_WORKSPACE"]:
+        assert r == Path(kw["$CONVNETS_WORKSPACE"]).resolve(), r
+    elif kw.get("start") is not None and (Path(kw["start"]) / ".course" / learner.MARKER).is_file():
+        assert r == Path(kw["start"]).resolve(), r
+
+
+spec("learner.find_workspace", learner.find_workspace, {"start": None, "$CONVNETS_WORKSPACE": ""},
+     {"start": WORKSPACES, "$CONVNETS_WORKSPACE": fixed(good("''", ""), good("a folder", str(WORKSPACE)))},
+     check=_check_find, names={"start": ("folder",)})
+
+# ---------------------------------------------------------------------------------------
+# claims: normal runs assert, claims runs (CONVNETS_CLAIMS) record into a folder under SCRATCH
+
+CLAIMS_RUN = SCRATCH / "claims-run"
+
+
+def _seed_spec_ref(text: str) -> list[int] | None:
+    """The documented seed spec, parsed independently: ASCII ints and a-b ranges, spaces ignored, no repeats."""
+    out = []
+    for part in text.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        if not (lo.isascii() and lo.isdigit()) or (sep and not (hi.isascii() and hi.isdigit())) or int(hi or lo) < int(lo):
+            return None
+        out += range(int(lo), int(hi or lo) + 1)
+    return out if len(set(out)) == len(out) and len(out) <= claims.MAX_SEEDS else None
+
+
+SEED_SPECS = st.one_of(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 4), st.booleans()), min_size=1, max_size=3).map(
+        lambda parts: ",".join(f"{a}-{a + d}" if r else str(a) for a, d, r in parts)).map(
+        lambda s: Drawn(repr(s), s, _seed_spec_ref(s) is not None)),
+    st.text(max_size=8).filter(lambda s: "\x00" not in s and _seed_spec_ref(s) is None).map(lambda s: bad(repr(s), s)),
+    fixed(bad("'9-3'", "9-3"), bad("'3,3'", "3,3"), bad("'0-5000'", "0-5000"), bad("'٣-٩'", "٣-٩"), bad("'3-'", "3-"),
+          bad("'-3'", "-3"), bad("3", 3), bad("None", None), bad("['3-9']", ["3-9"])))
+spec("claims.parse_seeds", claims.parse_seeds, {"spec": "3-9"}, {"spec": SEED_SPECS},
+     check=lambda kw, r: _assert(r == _seed_spec_ref(kw["spec"]), r), names={"spec": ("seed spec",)})
+spec("claims.held_out_seeds", claims.held_out_seeds, args={"$CONVNETS_CLAIMS_SEEDS": SEED_SPECS.filter(
+        lambda d: isinstance(d.value, str) and d.value.strip())},
+     check=lambda kw, r: _assert(r == _seed_spec_ref(kw["$CONVNETS_CLAIMS_SEEDS"]), r))
+spec("claims.active", claims.active,
+     args={"$CONVNETS_CLAIMS": folder_texts().filter(lambda s: "\x00" not in s).map(lambda s: good(repr(s), s))},
+     check=lambda kw, r: _assert(r is bool(kw["$CONVNETS_CLAIMS"].strip()), r))
+
+
+def _kept_claims_state(fn):
+    """``fn`` with claims' per-process state (the shown seeds, seeds() asked) restored after the call."""
+    def run(**kw):
+        saved = claims._shown, claims._held_out_asked
+        try:
+            return fn(**kw)
+        finally:
+            claims._shown, claims._held_out_asked = saved
+    return run
+
+
+RUNS = fixed(good("a normal run", ""), good("a claims run", str(CLAIMS_RUN)))
+spec("claims.seeds", _kept_claims_state(claims.seeds), {"n": 3, "$CONVNETS_CLAIMS": ""},
+     {"n": ints(1, practical=(1, 8)), "$CONVNETS_CLAIMS": RUNS}, env={"CONVNETS_CLAIMS_SEEDS": "3-9"},
+     refuses=lambda kw: bool(kw["$CONVNETS_CLAIMS"]) and kw["n"] > 3,
+     check=lambda kw, r: _assert(r == (list(range(3, 10)) if kw["$CONVNETS_CLAIMS"] else list(range(kw["n"]))), r))
+
+
+def _claim(claim_id, holds, text, values=None):
+    """Whether the claim held: the record of a claims run, the AssertionError (or none) of a normal run."""
+    if claims.active():
+        claims.check(claim_id, holds, text, values)
+        return claims.read_records(CLAIMS_RUN)[-1]["holds"]
+    try:
+        claims.check(claim_id, holds, text, values)
+    except AssertionError as err:
+        assert str(err).startswith(f"claim {claim_id} does not hold"), err
+        return False
+    return True
+
+
+HOLDS = st.one_of(
+    st.sampled_from([True, False]).flatmap(lambda b: fixed(good(repr(b), b), good(f"np.{b}_", np.bool_(b), b),
+                                                           good(f"tensor({b})", torch.tensor(b), b))),
+    st.lists(st.booleans(), min_size=1, max_size=4).flatmap(lambda v: fixed(
+        good(repr(v), v), good(f"tuple {v}", tuple(v), v), good(f"tensor({v})", torch.tensor(v), v),
+        good(f"np.array({v})", np.array(v), v), good(f"[np bools] {v}", [np.bool_(b) for b in v], v),
+        good(f"[0-d tensors] {v}", [torch.tensor(b) for b in v], v),
+        bad(f"ints {v}", [int(b) for b in v]), bad(f"float tensor {v}", torch.tensor(v, dtype=torch.float32)),
+        bad(f"2-D {v}", torch.tensor([v])))),
+    fixed(bad("1", 1), bad("0", 0), bad("[]", []), bad("'True'", "True"), bad("None", None), bad("0.5", 0.5),
+          bad("tensor([])", torch.tensor([], dtype=torch.bool)), bad("[[True]]", [[True]])))
+CLAIM_IDS = st.one_of(st.from_regex(r"\A[a-z0-9]{1,4}(-[a-z0-9]{1,4}){0,2}\Z").map(lambda s: good(repr(s), s)),
+                      st.text(max_size=8).filter(lambda s: not claims._ID.fullmatch(s)).map(lambda s: bad(repr(s), s)),
+                      fixed(bad("'01-CNN'", "01-CNN"), bad("'01 cnn'", "01 cnn"), bad("3", 3), bad("None", None)))
+TEXTS = st.one_of(st.text(min_size=1, max_size=10).filter(str.strip).map(lambda s: good(repr(s), s)),
+                  fixed(bad("''", ""), bad("'  '", "  "), bad("3", 3), bad("None", None), bad("['a']", ["a"])))
+VALUES = st.one_of(
+    st.dictionaries(st.text(max_size=3), st.one_of(st.integers(), st.floats(), st.booleans(), st.none(), st.text(max_size=3),
+                                                   st.lists(st.floats(0, 1), max_size=3)), max_size=3).map(lambda d: good(repr(d), d)),
+    fixed(good("None", None), good("{'acc': tensor}", {"acc": torch.rand(3)}), good("{'acc': np.array}", {"acc": np.ones(3)}),
+          good("{('a', 1): np.float64}", {("a", 1): np.float64(0.5)}), good("{'m': {'x': [1]}}", {"m": {"x": [1]}}),
+          bad("[1, 2]", [1, 2]), bad("3", 3), bad("'acc'", "acc"), bad("{'m': object()}", {"m": object()}),
+          bad("{1: 2, '1': 3}", {1: 2, "1": 3}), bad("{'x': tensor(2000)}", {"x": torch.zeros(2000)}),
+          bad("{'x': {1, 2}}", {"x": {1, 2}})))
+spec("claims.check", _kept_claims_state(_claim),
+     {"claim_id": "01-cnn-beats-mlp", "holds": [True, True], "text": "The CNN wins in every seed.", "values": None,
+      "$CONVNETS_CLAIMS": ""},
+     {"claim_id": CLAIM_IDS, "holds": HOLDS, "text": TEXTS, "values": VALUES, "$CONVNETS_CLAIMS": RUNS},
+     check=lambda kw, r: _assert(r is (all(kw["holds"]) if isinstance(kw["holds"], list) else bool(kw["holds"])), r, kw["holds"]))
+
+
+def _records_folder(lines: tuple[str, ...]) -> Path:
+    folder = Path(tempfile.mkdtemp(dir=SCRATCH, prefix="claims-"))
+    if lines:
+        (folder / claims.RECORDS_FILE).write_text("".join(line + "\n" for line in lines))
+    return folder
+
+
+_RECORD = '{"id": "01-a", "holds": true}'
+RECORD_FOLDERS = st.one_of(
+    fixed(good("an empty folder", Lazy(lambda: _records_folder(()), "an empty folder")),
+          good("a folder with records", Lazy(lambda: _records_folder((_RECORD, _RECORD)), "a folder with records")),
+          good("str(folder)", Lazy(lambda: str(_records_folder((_RECORD,))), "str(folder)")),
+          good("a missing folder", str(SCRATCH / "no-claims-run")),
+          bad("a damaged record", Lazy(lambda: _records_folder((_RECORD, '{"id": ')), "a damaged record")),
+          bad("a record that is a list", Lazy(lambda: _records_folder(("[1, 2]",)), "a record that is a list")),
+          bad("a file", Lazy(lambda: _scratch_file("claims.txt", _RECORD), "a file")),
+          bad("3", 3), bad("None", None), bad("b'x'", b"x"), bad("''", "")))
+
+
+def _check_records(kw, r) -> None:
+    import json
+
+    path = Path(kw["folder"]) / claims.RECORDS_FILE
+    assert r == ([json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []), r
+
+
+spec("claims.read_records", claims.read_records, {"folder": Lazy(lambda: _records_folder((_RECORD,)))},
+     {"folder": RECORD_FOLDERS}, check=_check_records)
+
+# ---------------------------------------------------------------------------------------
+# exercises
+
+
+def _forbidden(targets, why=""):
+    """Which of a convolution, torch.relu and F.relu ``forbidden(*targets)`` refuses in its block (all run after it)."""
+    x = torch.ones(1, 1, 3, 3)
+    probes = {"conv": lambda: F.conv2d(x, x), "relu": lambda: torch.relu(x), "F.relu": lambda: F.relu(x)}
+    refused = []
+    with exercises.forbidden(*targets, why=why):
+        for name, run in probes.items():
+            try:
+                run()
+            except exercises.ForbiddenCall as err:
+                assert not why or why in str(err), err
+                refused.append(name)
+    for run in probes.values():
+        run()  # everything works again after the block
+    return tuple(refused)
+
+
+def _check_forbidden(kw, r) -> None:
+    t = set(kw["targets"])
+    want = (["conv"] if "aten.convolution" in t else []) + (["relu"] if "aten.relu" in t else []) + (
+        ["F.relu"] if t & {"aten.relu", "torch.nn.functional.relu"} else [])
+    assert list(r) == want, (r, want)
+
+
+TARGETS = sequences(st.one_of(
+    fixed(good("'aten.convolution'", "aten.convolution"), good("'aten.relu'", "aten.relu"),
+          good("'torch.nn.functional.relu'", "torch.nn.functional.relu"), good("'math.sqrt'", "math.sqrt"),
+          bad("'aten.conv2d'", "aten.conv2d"), bad("'aten.no_such_op'", "aten.no_such_op"), bad("'conv2d'", "conv2d"),
+          bad("'aten.'", "aten."), bad("'torch.nn.functional.no_such'", "torch.nn.functional.no_such"),
+          bad("'no_such_module_q.f'", "no_such_module_q.f"), bad("'math'", "math"), bad("3", 3), bad("None", None),
+          bad("''", "")),
+    st.text(max_size=8).filter(lambda s: not exercises._NAME.match(s) and not exercises._ATEN.match(s)).map(
+        lambda s: bad(repr(s), s))), min_size=1, max_size=3)
+spec("exercises.forbidden", _forbidden, {"targets": ("aten.convolution",), "why": ""},
+     {"targets": TARGETS, "why": st.one_of(st.text(max_size=10).map(lambda s: good(repr(s), s)),
+                                           fixed(bad("3", 3), bad("None", None), bad("b'x'", b"x")))},
+     check=_check_forbidden, names={"targets": ("target",)}, examples=40)
 
 # ---------------------------------------------------------------------------------------
 # What needs no spec: exceptions, warnings and result types (their fields are checked through
@@ -1716,6 +2149,13 @@ EXEMPT = {
     "settings.OfflineError", "settings.CacheDirError", "data.DataFileError", "data.WeeklySeries",
     "train.TrainingError", "shapes.ShapeError", "shapes.LayerRow", "shapes.Trace", "shapes.RFRow", "shapes.RFTable",
     "shapes.MeasuredRF", "cache.CacheWarning", "solutions.SolutionUnavailable", "solutions.Solution",
+    "solutions.ReferenceUnavailable", "solutions.Hints", "solutions.Question", "solutions.ReferenceAnswer",
+    "learner.ProgressWarning", "learner.Shown", "learner.ExerciseState", "learner.NotebookState", "learner.Report",
+    "exercises.ForbiddenCall",
+    # made by learner.record() (spec'd); its add/events/reset run in the hint, solution, compare_answer, reset specs
+    "learner.Record",
+    # the command line: argparse's own usage errors and SystemExit; each command is one of the functions spec'd above
+    "learner.main",
 }
 """Public names without a spec (a spec of a method or a call, such as ``scenes.Scenes.targets`` or
 ``models.ClassicCNN forward``, covers its class)."""
