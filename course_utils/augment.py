@@ -165,7 +165,7 @@ EXPLORER_PRESETS: dict[str, dict] = {
     "hue +0.3": {"hue": 0.3},
     "gray (saturation 0)": {"saturation": 0.0},
     "blur sigma 3": {"blur_sigma": 3.0},
-    "erase 40%": {"erase": 0.4},
+    "erase 0.4 x 0.4 (16% area)": {"erase": 0.4},  # erase is a fraction of the side, not of the area
 }
 
 
@@ -232,7 +232,7 @@ def explorer(image: torch.Tensor, presets: Mapping[str, dict] | None = None, siz
         "saturation": W.FloatSlider(1, min=0, max=2, step=0.05, description="saturation"),
         "hue": W.FloatSlider(0, min=-0.5, max=0.5, step=0.02, description="hue"),
         "blur_sigma": W.FloatSlider(0, min=0, max=5, step=0.25, description="blur sigma"),
-        "erase": W.FloatSlider(0, min=0, max=0.8, step=0.05, description="erase"),
+        "erase": W.FloatSlider(0, min=0, max=0.8, step=0.05, description="erase side"),
     }
     side = int(size * 100)
     view = W.Image(value=_png(image), format="png", width=side, height=side)
