@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from . import _checks
-from .shapes import _shape, trace
+from .shapes import LayerRow, Trace, _describe, _shape, trace
 
 INSTALL = ("the diagram needs Graphviz's dot program: sudo apt-get install graphviz (macOS: brew install graphviz; "
            "conda: conda install graphviz), then run this cell again")
@@ -51,7 +51,8 @@ def diagram(model: nn.Module, input_shape: tuple[int, ...], depth: int = 2) -> D
     Args:
         model: any ``nn.Module`` (not changed; the diagram is drawn from a run on the meta device).
         input_shape: e.g. ``(1, 16, 28, 28)``.
-        depth: how many levels of nested modules the diagram opens (1: the model's children only).
+        depth: how many levels of nested modules the diagram and the table open (1: the model's
+            children only, each shown as one box and one row).
 
     Returns:
         A :class:`Diagram`; ``svg`` is None (and ``note`` says how to install Graphviz) when
@@ -60,7 +61,7 @@ def diagram(model: nn.Module, input_shape: tuple[int, ...], depth: int = 2) -> D
     _checks.module("model", model)
     input_shape = _shape("input_shape", input_shape, (2, 3, 4, 5), "(N, C, ...)")
     depth = _checks.integer("depth", depth, 1)
-    table = str(trace(model, input_shape))
+    table = str(_grouped(model, trace(model, input_shape), depth))
     if shutil.which("dot") is None:
         return Diagram(table, None, INSTALL)
     from torchview import draw_graph
@@ -70,3 +71,16 @@ def diagram(model: nn.Module, input_shape: tuple[int, ...], depth: int = 2) -> D
                        graph_name=type(model).__name__)
     svg = graph.visual_graph.pipe(format="svg").decode("utf-8")
     return Diagram(table, svg[svg.find("<svg"):])  # drop the XML prologue: the SVG goes inside HTML
+
+
+def _grouped(model: nn.Module, rows: Trace, depth: int) -> Trace:
+    """The shape table at the diagram's depth: the leaf rows of one module (e.g. a whole block) become one row."""
+    grouped = Trace()
+    for row in rows:
+        prefix = ".".join(row.name.split(".")[:depth])
+        if grouped and grouped[-1].name == prefix:  # the group's output is its last layer's
+            grouped[-1] = LayerRow(prefix, grouped[-1].layer, row.output_shape, grouped[-1].params)
+        else:
+            module = model.get_submodule(prefix)
+            grouped.append(LayerRow(prefix, _describe(module), row.output_shape, sum(p.numel() for p in module.parameters())))
+    return grouped

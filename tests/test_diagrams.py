@@ -38,3 +38,13 @@ def test_without_graphviz_the_table_and_how_to_install(monkeypatch):
 def test_bad_arguments(args, error, match):
     with pytest.raises(error, match=match):
         diagrams.diagram(*args)
+
+
+def test_the_table_follows_the_diagrams_depth():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), models.ResidualBlock(4, 8, stride=2), nn.Flatten())
+    one = diagrams.diagram(net, (1, 1, 8, 8), depth=1).table.splitlines()
+    assert [line.split()[0] for line in one[1:-1]] == ["0", "1", "2"]  # one row per child
+    assert "ResidualBlock" in one[2] and "(1, 8, 4, 4)" in one[2]
+    assert one[-1].split()[-1] == f"{models.count_params(net):,}"
+    deep = diagrams.diagram(net, (1, 1, 8, 8), depth=3).table
+    assert "1.body.0" in deep and "1.shortcut.0" in deep
