@@ -21,6 +21,8 @@ Import what you need from its module; ``import course_utils`` itself loads nothi
 * :mod:`course_utils.learner`    hint()/solution()/answer()/progress() in a learner copy, and the progress record
 * :mod:`course_utils.claims`     claims on trained results: asserted normally, re-measured on held-out seeds (make claims)
 * :mod:`course_utils.exercises`  rules an exercise's checks enforce ("do not call X" as code)
+* :mod:`course_utils.diagrams`   network diagrams drawn from the model (torchview, Graphviz) beside the shape table
+* :mod:`course_utils.wiring`     a block's stored numbers, receptive field and channel mixing, measured on its graph
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("settings", "data", "train", "plots", "shapes", "pretrained", "kernels", "augment", "transfer", "widgets", "models",
-               "scenes", "heatmaps", "cache", "solutions", "learner", "claims", "exercises")
+               "scenes", "heatmaps", "cache", "solutions", "learner", "claims", "exercises", "diagrams", "wiring")
 __all__ = [*_SUBMODULES, "__version__"]
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
         cache,
         claims,
         data,
+        diagrams,
         exercises,
         heatmaps,
         kernels,
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
         train,
         transfer,
         widgets,
+        wiring,
     )
 
 
