@@ -30,10 +30,11 @@ from .selfstudy import for_students, self_study_problems
 # converted; set this to False only while converting an old notebook from hidden asserts (it
 # becomes a warning). Either way such a notebook cannot be graded (grade names the cells).
 PROBE_PROBLEMS_ARE_ERRORS = True
-# While the course notebooks move to the second probe format (cases/probe(inputs), issue 26)
-# and get their wrong-answer catalogues (issue 19), a probe(seed) without cases and a missing
-# or short catalogue are warnings; True makes them errors.
-STRICT_PROBES = False
+# A probe(seed) without cases (the first format: the seed and its truths enter the learner's
+# kernel) and a missing or short wrong-answer catalogue are errors. Every course notebook is in
+# the second format with its catalogue; set this to False only while converting an old notebook
+# (they become warnings, and a first-format probe grades through an adapter).
+STRICT_PROBES = True
 MIN_WRONG, MIN_RIGHT = 4, 2  # catalogue entries each exercise needs (AUTHORING.md)
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
