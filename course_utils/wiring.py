@@ -100,9 +100,11 @@ def measure_wiring(module: nn.Module, input_shape: tuple[int, int, int, int], ra
     """Measure the receptive field and channel mixing of a block (see the module docstring).
 
     Args:
-        module: the block, e.g. the first result of :func:`export_block` or a graph rebuilt
-            by the grader (any module whose forward takes one tensor).
-        input_shape: ``(1, C, H, W)``, both sides at least ``2 * (radius + margin) + 1``.
+        module: the block's ATen graph (a ``torch.fx.GraphModule``): the first result of
+            :func:`export_block` or a graph rebuilt by the grader; for a plain ``nn.Module``
+            call :func:`measure_block`.
+        input_shape: ``(1, C, H, W)``, both sides at least ``2 * (radius + margin) + 1`` and one
+            more than that (so that some pixels lie outside the window: the far reference).
         radius: receptive fields are measured in the ``2 * radius + 1`` square window around
             the centre (so up to 11 x 11 by default).
         margin: pixels this close to the border are not used as the far reference (zero padding
@@ -112,19 +114,32 @@ def measure_wiring(module: nn.Module, input_shape: tuple[int, int, int, int], ra
         A :class:`Wiring` (``stored_numbers`` None).
 
     Raises:
-        ValueError: a bad ``input_shape``, or a block that does not return one ``(N, C, H, W)`` tensor.
+        TypeError: ``module`` is not a ``torch.fx.GraphModule``.
+        ValueError: a bad ``input_shape`` (for an exported graph: not the shape it was exported
+            for), or a block that does not return one ``(N, C, H, W)`` tensor.
     """
     _checks.module("module", module)
+    if not isinstance(module, torch.fx.GraphModule):
+        raise TypeError(f"module must be a block's ATen graph (torch.fx.GraphModule), got {_checks.describe(module)}: "
+                        "measure an nn.Module with measure_block(block, input_shape), or pass "
+                        "export_block(block, input_shape)[0]")
     input_shape = _input_shape(input_shape)
     radius = _checks.integer("radius", radius, 1)
     margin = _checks.integer("margin", margin, 1)
     n, c_in, h, w = input_shape
-    if n != 1 or min(h, w) < 2 * (radius + margin) + 1:
-        raise ValueError(f"input_shape must be (1, C, H, W) with H, W >= {2 * (radius + margin) + 1} "
-                         f"(window radius {radius} plus margin {margin} on each side), got {input_shape}")
+    least = 2 * (radius + margin) + 1
+    if n != 1 or min(h, w) < least or max(h, w) < least + 1:
+        raise ValueError(f"input_shape must be (1, C, H, W) with H, W >= {least} (window radius {radius} plus margin "
+                         f"{margin} on each side) and one of them >= {least + 1} (pixels outside the window), "
+                         f"got {input_shape}")
     x = (1 + torch.rand(input_shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))).requires_grad_()
-    with _Structural(x):
-        out = module(x)
+    try:
+        with _Structural(x):
+            out = module(x)
+    except Exception as err:  # a graph runs only on the shape it was exported for; its errors come in many kinds
+        raise ValueError(f"the module failed on an input of shape {input_shape}: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}; an exported graph runs only on the "
+                         "input_shape it was exported for (export_block(block, input_shape))") from err
     if not isinstance(out, torch.Tensor) or out.ndim != 4:
         raise ValueError(f"the block must return one (N, C, H, W) tensor, got {_checks.describe(out)}")
     window = 2 * radius + 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,7 @@ from course_utils import (
     augment,
     claims,
     data,
+    diagrams,
     exercises,
     heatmaps,
     kernels,
@@ -65,6 +67,7 @@ from course_utils import (
     train,
     transfer,
     widgets,
+    wiring,
 )
 from course_utils import cache as dcache
 
@@ -663,9 +666,9 @@ for dims, valid_shape in ((1, (3, 12)), (2, (1, 3, 12, 12))):
           "dilation": ints(1, practical=(1, 3)), "groups": ints(1, practical=(1, 3))},
          check=lambda kw, r, ref=ref: _assert(r == ref(kw), r, ref(kw)), refuses=lambda kw, ref=ref: ref(kw) is None,
          examples=40)
-SHAPES4 = sequences(ints(1, practical=(1, 20), bad_types=False), 4, 4,
-                    extra_bad=(bad("a tensor", torch.zeros(1, 1, 8, 8)), bad("'1,1,8,8'", "1,1,8,8"), bad("(1, 1, 2.5, 8)", (1, 1, 2.5, 8)),
-                               bad("(1, 1, True, 8)", (1, 1, True, 8))))
+NOT_SHAPES = (bad("a tensor", torch.zeros(1, 1, 8, 8)), bad("'1,1,8,8'", "1,1,8,8"), bad("(1, 1, 2.5, 8)", (1, 1, 2.5, 8)),
+              bad("(1, 1, True, 8)", (1, 1, True, 8)))
+SHAPES4 = sequences(ints(1, practical=(1, 20), bad_types=False), 4, 4, extra_bad=NOT_SHAPES)
 
 
 def _trace_ref(kw):
@@ -2142,6 +2145,85 @@ spec("exercises.forbidden", _forbidden, {"targets": ("aten.convolution",), "why"
      check=_check_forbidden, names={"targets": ("target",)}, examples=40)
 
 # ---------------------------------------------------------------------------------------
+# wiring (torch.export takes a while: few examples) and diagrams
+
+WIRED = (1, 2, 9, 10)  # the input shape the cached graph is exported for
+
+
+def _wired_block() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU())
+
+
+@cache
+def _wired_graph() -> nn.Module:
+    return wiring.export_block(_wired_block(), WIRED)[0]
+
+
+def _wired_stored() -> int:
+    block = _wired_block()
+    return sum(t.numel() for t in (*block.parameters(), *block.buffers()))
+
+
+def _wired_shapes(*good_shapes: tuple[int, ...]) -> st.SearchStrategy[Drawn]:
+    """Any 4 positive ints (PyTorch decides), the shapes that fit the measurement in every form, and not shapes."""
+    forms = [good(repr(v), v) for v in good_shapes] + [
+        good(f"torch.Size({list(good_shapes[0])})", torch.Size(good_shapes[0]), good_shapes[0]),
+        good(f"list {list(good_shapes[0])}", list(good_shapes[0]), good_shapes[0]),
+        good("with np.int64", (np.int64(1), *good_shapes[0][1:]), good_shapes[0])]
+    return st.one_of(SHAPES4, st.sampled_from(forms))
+
+
+def _window_ok(shape, radius: int = 5, margin: int = 8) -> bool:
+    """measure_wiring's documented rule: one image, both sides past the window and margin, one side past by more."""
+    least = 2 * (radius + margin) + 1
+    return shape[0] == 1 and min(shape[2:]) >= least and max(shape[2:]) >= least + 1
+
+
+def _check_export(kw, r) -> None:
+    graph, stored = r
+    x = torch.rand(tuple(kw["input_shape"]))
+    assert stored == _wired_stored(), stored
+    assert torch.allclose(graph(x), _wired_block().eval()(x), atol=1e-6), "the graph computes something else"
+
+
+def _check_wired(kw, r, radius: int = 5) -> None:
+    assert r.out_shape == (1, 3, *kw["input_shape"][2:]), r.out_shape
+    assert (r.receptive_field, r.mixes_channels, r.window) == ((3, 3), True, 2 * radius + 1), r
+
+
+spec("wiring.export_block", wiring.export_block, {"block": Lazy(_wired_block), "input_shape": WIRED},
+     {"block": modules(block=_wired_block), "input_shape": _wired_shapes(WIRED, (2, 2, 5, 4))},
+     check=_check_export, refuses=lambda kw: _torch_out(_wired_block, torch.zeros(tuple(kw["input_shape"]))) is None
+     if isinstance(kw["block"], nn.Sequential) else None, examples=8)
+spec("wiring.measure_wiring", wiring.measure_wiring, {"module": Lazy(_wired_graph), "input_shape": WIRED, "radius": 2,
+                                                      "margin": 2},
+     {"module": st.one_of(modules(graph=_wired_graph), fixed(bad("the unexported block", Lazy(_wired_block)))),
+      "input_shape": _wired_shapes(WIRED), "radius": ints(1, practical=(1, 3)), "margin": ints(1, practical=(1, 3))},
+     check=lambda kw, r: _check_wired(kw, r, kw["radius"]),
+     refuses=lambda kw: tuple(kw["input_shape"]) != WIRED or not _window_ok(WIRED, kw["radius"], kw["margin"]),
+     examples=30)
+spec("wiring.measure_block", wiring.measure_block, {"block": Lazy(_wired_block), "input_shape": (1, 2, 27, 28)},
+     {"block": modules(block=_wired_block),
+      "input_shape": _wired_shapes((1, 2, 27, 28), (1, 2, 29, 27), (2, 2, 27, 28), (1, 2, 27, 27), (1, 3, 27, 28))},
+     check=lambda kw, r: _assert(r.stored_numbers == _wired_stored(), r) or _check_wired(kw, r),
+     refuses=lambda kw: not (_window_ok(kw["input_shape"]) and kw["input_shape"][1] == 2), examples=8)
+
+
+def _check_diagram(kw, r) -> None:
+    out = _torch_out(B.conv_stack, torch.zeros(tuple(kw["input_shape"])))
+    assert str(out) in r.table and (r.svg is None) == (shutil.which("dot") is None), (out, r.table)
+    assert r.svg is None or r.svg.startswith("<svg"), r.svg[:20]
+
+
+spec("diagrams.diagram", diagrams.diagram, {"model": Lazy(B.conv_stack), "input_shape": (1, 1, 12, 12)},
+     {"model": modules(stack=B.conv_stack),
+      "input_shape": sequences(ints(1, practical=(1, 14), bad_types=False), 2, 5, extra_bad=NOT_SHAPES),
+      "depth": ints(1, practical=(1, 3))},
+     check=_check_diagram, refuses=lambda kw: _torch_out(B.conv_stack, torch.zeros(tuple(kw["input_shape"]))) is None
+     if isinstance(kw["model"], nn.Sequential) else None, examples=15)
+
+# ---------------------------------------------------------------------------------------
 # What needs no spec: exceptions, warnings and result types (their fields are checked through
 # the functions that make them)
 
@@ -2151,7 +2233,7 @@ EXEMPT = {
     "shapes.MeasuredRF", "cache.CacheWarning", "solutions.SolutionUnavailable", "solutions.Solution",
     "solutions.ReferenceUnavailable", "solutions.Hints", "solutions.Question", "solutions.ReferenceAnswer",
     "learner.ProgressWarning", "learner.Shown", "learner.ExerciseState", "learner.NotebookState", "learner.Report",
-    "exercises.ForbiddenCall",
+    "exercises.ForbiddenCall", "wiring.Wiring", "diagrams.Diagram",
     # made by learner.record() (spec'd); its add/events/reset run in the hint, solution, compare_answer, reset specs
     "learner.Record",
     # the command line: argparse's own usage errors and SystemExit; each command is one of the functions spec'd above

@@ -106,7 +106,7 @@ def test_dead_relus_at_initialisation_hide_nothing():
     block = nn.Sequential(nn.Conv2d(64, 64, 5, padding=2, groups=64), nn.ReLU(), nn.Conv2d(64, 64, 1), nn.ReLU())
     x = torch.randn(1, 64, 9, 9)
     assert (block(x) > 0).flatten(2).any(2).logical_not().any(), "the test needs a dead output channel"
-    got = wiring.measure_block(block, (1, 64, 27, 27))
+    got = wiring.measure_block(block, (1, 64, 27, 29))
     assert got.mixes_channels and got.receptive_field == (5, 5)
 
 
@@ -144,7 +144,8 @@ def test_the_block_is_not_changed():
 
 
 @pytest.mark.parametrize("shape, match", [((1, C, 27), "input_shape must be"), ((2, C, 27, 27), r"must be \(1, C, H, W\)"),
-                                          ((1, C, 20, 27), "H, W >= 27"), ((1, 0, 27, 27), r"input_shape\[1\]"),
+                                          ((1, C, 20, 27), "H, W >= 27"), ((1, 0, 27, 28), r"input_shape\[1\]"),
+                                          ((1, C, 27, 27), "one of them >= 28"),
                                           ("1, 4, 27, 27", "input_shape must be")])
 def test_bad_input_shapes(shape, match):
     with pytest.raises(ValueError, match=match):
@@ -163,6 +164,23 @@ def test_bad_blocks():
         measure(Pair())
     with pytest.raises(ValueError, match="cannot export the block"):
         measure(nn.Linear(3, 3))
+
+
+def test_a_field_that_fills_the_window_is_measured_against_pixels_outside_it():
+    # the far reference (the part every pixel shares) used to be taken inside the window when the input
+    # was just large enough: a 5 x 5 average then measured as no field at all; that shape is now refused
+    graph, _ = wiring.export_block(nn.AvgPool2d(5, 1, 2), (1, 2, 9, 10))
+    assert wiring.measure_wiring(graph, (1, 2, 9, 10), radius=2, margin=2).receptive_field == (5, 5)
+    with pytest.raises(ValueError, match="one of them >= 10"):
+        wiring.measure_wiring(graph, (1, 2, 9, 9), radius=2, margin=2)
+
+
+def test_measure_wiring_needs_a_graph_of_the_shape_it_measures():
+    graph, _ = wiring.export_block(nn.Conv2d(C, C, 3, padding=1), SHAPE)
+    with pytest.raises(ValueError, match=r"input_shape it was exported for"):  # was torch's raw guard AssertionError
+        wiring.measure_wiring(graph, (1, C, 29, 29))
+    with pytest.raises(TypeError, match=r"module must be .*measure_block"):  # was a raw dtype RuntimeError
+        wiring.measure_wiring(nn.Conv2d(C, C, 3, padding=1), SHAPE)
 
 
 def test_generated_conv_stacks_match_the_analytic_receptive_field():
