@@ -85,6 +85,13 @@ def test_every_picture_gets_alt_text():
     assert "appear when the notebook runs" in widget.outputs[1]["data"]["text/markdown"]
 
 
+def test_links_to_repository_files_with_a_page_point_at_the_page():
+    nb = nbf.v4.new_notebook(cells=[nbf.v4.new_markdown_cell(
+        "held-out seeds ([CLAIMS.md](../CLAIMS.md)), data in [data](../data/README.md), [x](../tools/x.py)")])
+    text = website.site_notebook(nb).cells[0].source
+    assert "](../claims.md)" in text and "](../data.md)" in text and "](../tools/x.py)" in text, text
+
+
 def test_course_settings_are_checked(tmp_path):
     course = website.read_course()
     assert [lesson.notebook for lesson in course.syllabus] == [p.stem for p in sorted(

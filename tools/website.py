@@ -55,10 +55,11 @@ GUIDE_PAGES = {
     "authoring": (None, "notebooks/AUTHORING.md", None),
     "data": (None, "data/README.md", None),
     "licences": (None, "vendor/README.md", None),
+    "claims": (None, "CLAIMS.md", None),
 }
 # links in those files that become links between pages of the site
 _PAGE_OF_FILE = {"notebooks/AUTHORING.md": "authoring.md", "data/README.md": "data.md",
-                 "vendor/README.md": "licences.md", "README.md": "index.md"}
+                 "vendor/README.md": "licences.md", "README.md": "index.md", "CLAIMS.md": "claims.md"}
 
 
 # --------------------------------------------------------------------------- course.toml
@@ -245,6 +246,9 @@ def site_notebook(nb):
             alts = figure_alts(nb.cells, index)
             if alts:
                 site["alt"] = alts
+        if cell.cell_type == "markdown":  # links to the repository's files that are pages of the site
+            cell.source = re.sub(r"\]\(\.\./([^)#\s]+)", lambda m: f"](../{_PAGE_OF_FILE.get(m.group(1), m.group(1))}",
+                                 cell.source)
         if site:
             cell.metadata["course_site"] = site
     return nb
