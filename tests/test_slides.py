@@ -200,3 +200,19 @@ def test_picture_sizes_are_read_from_png_and_jpeg():
     png.metadata = {"image/png": {"width": 320}}
     assert slidefit.image_size(png) == (320, 240), "a stored display width keeps the aspect ratio"
     assert slidefit.output_height(png) == pytest.approx(240 + 12)
+
+
+def test_html_outputs_are_as_tall_as_their_tallest_table_text_box_or_drawing():
+    from homework_tools import slidefit
+
+    L = slidefit.LAYOUT
+    table = "<table>" + "<tr><td>1</td></tr>" * 5 + "</table>"
+    assert slidefit.html_height(table) == 5 * 34
+    text = "<pre>" + "\n".join(["row"] * 40) + "</pre>"
+    assert slidefit.html_height(text, "row\n" * 40) == L["output_max"], "a text box scrolls beyond its cap"
+    # a layer table beside a tall drawing (notebook 11's wiring): the drawing sets the height, capped
+    side = f'<table><tr><td><pre>a\nb</pre></td><td><svg width="150pt" height="864pt"></svg></td></tr></table>'
+    assert slidefit.html_height(side) == L["image_max"]
+    small = '<svg width="90px" height="120px"></svg>'
+    assert slidefit.html_height(small) == 120
+    assert slidefit.html_height('<svg height="30pt"></svg>') == pytest.approx(40)

@@ -184,6 +184,28 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
+def _css_px(value: str) -> float:
+    number = float(re.match(r"[\d.]+", value).group())
+    return number * 4 / 3 if value.endswith("pt") else number
+
+
+def html_height(html: str, plain: str = "") -> float:
+    """Estimated height in px of an HTML output: its table rows, its text boxes (each at most
+    ``output_max``) or its drawings (each at most ``image_max``), whichever is tallest (a
+    table and a drawing side by side are as tall as the taller)."""
+    code_line_px = LAYOUT["code_px"] * LAYOUT["code_line"]
+    boxes = [html.count("<tr") * 34, plain.count("\n") * code_line_px]
+    boxes += [min(LAYOUT["output_max"], (pre.count("\n") + 1) * code_line_px + 16)
+              for pre in re.findall(r"<pre[^>]*>(.*?)</pre>", html, flags=re.S)]
+    for svg in re.findall(r"<svg\b[^>]*>", html):
+        height = re.search(r'\sheight="([\d.]+(?:pt|px)?)"', svg)
+        if height:
+            boxes.append(min(LAYOUT["image_max"], _css_px(height.group(1))))
+    if re.search(r"<pre|<svg", html):  # the caps apply: the plain text is not what shows
+        boxes[1] = 0
+    return max(boxes)
+
+
 def output_height(output: dict) -> float:
     """Estimated height in px of one output (before the cap on a cell's text outputs)."""
     code_line_px = LAYOUT["code_px"] * LAYOUT["code_line"]
@@ -201,8 +223,7 @@ def output_height(output: dict) -> float:
     if "text/markdown" in data:
         return markdown_height(_text(data["text/markdown"]))
     if "text/html" in data:
-        html = _text(data["text/html"])
-        return max(html.count("<tr") * 34, _text(data.get("text/plain", "")).count("\n") * code_line_px) + 40
+        return html_height(_text(data["text/html"]), _text(data.get("text/plain", ""))) + 40
     if "application/vnd.jupyter.widget-view+json" in data:
         return 80
     return (_text(data.get("text/plain", "")).rstrip("\n").count("\n") + 1) * code_line_px + 16
