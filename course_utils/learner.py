@@ -186,8 +186,11 @@ class Record:
         if self.path is None or not self.path.exists():
             return None
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        kept = self.folder / f"progress.reset-{stamp}.jsonl"
         with self._lock():
+            kept, n = self.folder / f"progress.reset-{stamp}.jsonl", 1
+            while kept.exists():  # two resets in one second: the first kept record stays
+                n += 1
+                kept = self.folder / f"progress.reset-{stamp}-{n}.jsonl"
             self.path.replace(kept)
         return kept
 

@@ -258,6 +258,11 @@ def test_reset_keeps_the_old_record_beside_the_new(course):
     assert kept.parent == ws / ".course" and kept.name.startswith("progress.reset-") and "hint" in kept.read_text()
     assert learner.report().exercise("97-ex1").status == "untouched"
     assert "no record yet" in str(learner.progress(reset=True))
+    learner.hint("97-ex1")  # a second and third reset within the same second keep every record
+    second = Path(learner.reset_progress().split("kept as ")[1])
+    learner.hint("97-ex1")
+    third = Path(learner.reset_progress().split("kept as ")[1])
+    assert len({kept, second, third}) == 3 and kept.exists() and second.exists() and third.exists()
 
 
 # --------------------------------------------------------------------------- self-checks and the report
