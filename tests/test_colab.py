@@ -84,6 +84,12 @@ def _nbformat(path: Path):
     return nbformat.read(path, as_version=4)
 
 
+def test_every_course_notebook_has_the_current_setup_cell_as_written():
+    """A full-mode run executes the cell (tools/run_notebooks.py puts it back as written)."""
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(notebooks) >= 12 and colab.insert(notebooks, check_only=True) == []
+
+
 def test_insert_refuses_what_is_not_a_notebook(tmp_path):
     bad = tmp_path / "bad.ipynb"
     bad.write_text("{not json")

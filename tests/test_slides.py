@@ -211,7 +211,7 @@ def test_html_outputs_are_as_tall_as_their_tallest_table_text_box_or_drawing():
     text = "<pre>" + "\n".join(["row"] * 40) + "</pre>"
     assert slidefit.html_height(text, "row\n" * 40) == L["output_max"], "a text box scrolls beyond its cap"
     # a layer table beside a tall drawing (notebook 11's wiring): the drawing sets the height, capped
-    side = f'<table><tr><td><pre>a\nb</pre></td><td><svg width="150pt" height="864pt"></svg></td></tr></table>'
+    side = '<table><tr><td><pre>a\nb</pre></td><td><svg width="150pt" height="864pt"></svg></td></tr></table>'
     assert slidefit.html_height(side) == L["image_max"]
     small = '<svg width="90px" height="120px"></svg>'
     assert slidefit.html_height(small) == 120
