@@ -98,7 +98,7 @@ def test_course_settings_are_checked(tmp_path):
         (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))], "site/course.toml's syllabus lists every notebook in order"
     good = (website.COURSE_FILE).read_text()
     cases = {"x = [": "not valid TOML", good.replace('branch = "main"', ""): r"\[repository\] table",
-             good.replace("minutes = 60", 'minutes = "60"', 1): "entry 2 must have",
+             good.replace("minutes = 90", 'minutes = "90"', 1): "entry 2 must have",
              good.replace("https://github.com/your-org/convnets-course", "https://gitlab.com/x/y"): "github.com/OWNER"}
     for text, message in cases.items():
         path = tmp_path / "course.toml"
