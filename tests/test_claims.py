@@ -360,3 +360,25 @@ def test_a_hang_and_a_dead_kernel_are_rows_too(tmp_path):
     assert entries["95_hangs"]["error"] == "cell 1: ran longer than --timeout 20 s"
     assert entries["94_dies"]["error"] == "cell 1: the kernel died (out of memory?)"
     assert all([r["id"] for r in e["records"]] == ["96-before"] for e in entries.values())
+
+
+# --------------------------------------------------------------------------- the committed table
+
+def test_committed_table_has_a_full_mode_row_for_every_claim_of_every_notebook():
+    """Issue 19: the held-out table covers all notebooks. A claim id in a notebook without a row
+    (a new claim, or a notebook never run through make claims) fails here: run
+    ``make claims NB=notebooks/NN_x.ipynb`` alone and commit claims.json and CLAIMS.md."""
+    import re
+
+    data = tool.load(ROOT / "claims.json")
+    measured = {r["id"] for entry in data["notebooks"].values() if entry["mode"] == "full" for r in entry["records"]}
+    assert all(len(entry["seeds"]) >= tool.MIN_SEEDS for entry in data["notebooks"].values())
+    missing = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        ids = set(re.findall(r'claims\.check\(\s*"([a-z0-9-]+)"', source))
+        ids = {i for i in ids if not i.endswith("-quick")}  # quick-mode regression checks: never in a full run
+        if ids - measured:
+            missing[path.stem] = sorted(ids - measured)
+    assert not missing, f"claims without a row in CLAIMS.md (run make claims for these notebooks): {missing}"
+    assert (ROOT / "CLAIMS.md").read_text(encoding="utf-8") == tool.render(data), "CLAIMS.md is not claims.json's table"
