@@ -58,8 +58,8 @@ GUIDE_PAGES = {
     "claims": (None, "CLAIMS.md", None),
 }
 # links in those files that become links between pages of the site
-_PAGE_OF_FILE = {"notebooks/AUTHORING.md": "authoring.md", "data/README.md": "data.md",
-                 "vendor/README.md": "licences.md", "README.md": "index.md", "CLAIMS.md": "claims.md"}
+_PAGE_OF_FILE = {"README.md": "index.md", **{file: f"{page}.md" for page, (_, file, section) in GUIDE_PAGES.items()
+                                             if section is None}}
 
 
 # --------------------------------------------------------------------------- course.toml

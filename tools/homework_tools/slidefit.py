@@ -194,15 +194,15 @@ def html_height(html: str, plain: str = "") -> float:
     ``output_max``) or its drawings (each at most ``image_max``), whichever is tallest (a
     table and a drawing side by side are as tall as the taller)."""
     code_line_px = LAYOUT["code_px"] * LAYOUT["code_line"]
-    boxes = [html.count("<tr") * 34, plain.count("\n") * code_line_px]
+    boxes = [html.count("<tr") * 34]
+    if not re.search(r"<pre|<svg", html):  # else the capped boxes below show, not the plain text
+        boxes.append(plain.count("\n") * code_line_px)
     boxes += [min(LAYOUT["output_max"], (pre.count("\n") + 1) * code_line_px + 16)
               for pre in re.findall(r"<pre[^>]*>(.*?)</pre>", html, flags=re.S)]
     for svg in re.findall(r"<svg\b[^>]*>", html):
         height = re.search(r'\sheight="([\d.]+(?:pt|px)?)"', svg)
         if height:
             boxes.append(min(LAYOUT["image_max"], _css_px(height.group(1))))
-    if re.search(r"<pre|<svg", html):  # the caps apply: the plain text is not what shows
-        boxes[1] = 0
     return max(boxes)
 
 
